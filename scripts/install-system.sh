@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages CloudGeo needs. Quiet and fast when they are all present.
+# Run as root, or with sudo: the Makefile tells a non-root user the exact command.
+set -euo pipefail
+
+PACKAGES=(
+    python3-venv python3-qgis qgis-providers   # QGIS 3.22 and its Python bindings
+    otb-bin otb-qgis grass-core                # Orfeo ToolBox and GRASS algorithm providers
+    redis-server                               # job store, queue and local registry
+    prometheus                                 # only for the tests that scrape for real
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "CloudGeo needs these Debian packages: ${missing[*]}" >&2
+    echo "Run:  sudo $0" >&2
+    exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+# apt starts nothing here, and where it does we run our own instances on our own ports.
+systemctl disable --now redis-server prometheus >/dev/null 2>&1 || true

@@ -1,0 +1,83 @@
+"""HTTP serving settings and a gunicorn launcher shared by every Flask service."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cloudgeo.common.envsettings import env_int, env_str
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """`<PREFIX>_HOST`, `_PORT`, `_WORKERS`, `_THREADS`, `_METRICS_DIR` of one service."""
+
+    host: str
+    port: int
+    workers: int
+    threads: int
+    metrics_dir: str
+    timeout: int = 120
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], prefix: str, *, port: int,
+                 workers: int = 2, threads: int = 8) -> ServerSettings:
+        port = env_int(env, f"{prefix}_PORT", port, minimum=1)
+        default_metrics = str(
+            Path(tempfile.gettempdir()) / f"cloudgeo-metrics-{prefix.lower()}-{port}")
+        return cls(
+            host=env_str(env, f"{prefix}_HOST", "127.0.0.1"),
+            port=port,
+            workers=env_int(env, f"{prefix}_WORKERS", workers, minimum=1),
+            threads=env_int(env, f"{prefix}_THREADS", threads, minimum=1),
+            metrics_dir=env_str(env, f"{prefix}_METRICS_DIR", default_metrics),
+            timeout=env_int(env, f"{prefix}_TIMEOUT", cls.timeout, minimum=1),
+        )
+
+    @property
+    def bind(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def serve(app_factory: Callable[[], Any], server: ServerSettings,
+          extra_options: Mapping[str, Any] | None = None) -> None:
+    """Runs app_factory's WSGI app under gunicorn (threaded workers) until signalled."""
+    from gunicorn.app.base import BaseApplication
+
+    from cloudgeo.common.metrics import mark_worker_dead, reset_multiprocess_dir
+
+    reset_multiprocess_dir(server.metrics_dir)
+
+    def child_exit(_arbiter, worker) -> None:
+        mark_worker_dead(worker.pid)
+
+    options = {
+        "bind": server.bind,
+        "workers": server.workers,
+        "worker_class": "gthread",
+        "threads": server.threads,
+        # Uploads of 1 GiB take longer than gunicorn's 30 s default; gthread
+        # workers heartbeat from their main loop, so this bounds only hangs.
+        "timeout": server.timeout,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,
+        # gunicorn's control socket sits at one path per user: several servers
+        # on one machine would fight over it, and nothing of ours uses it.
+        "control_socket_disable": True,
+        "child_exit": child_exit,
+        **(extra_options or {}),
+    }
+
+    class _Application(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app_factory()
+
+    _Application().run()

@@ -1,0 +1,24 @@
+"""`cloudgeo-file-service` / `python -m cloudgeo.fileservice`: serve the file API."""
+
+from __future__ import annotations
+
+import logging
+
+from cloudgeo.common.server import serve
+from cloudgeo.fileservice.settings import FileServiceSettings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = FileServiceSettings.from_env()
+
+    def app_factory():
+        from cloudgeo.fileservice.app import create_app
+
+        return create_app(settings)
+
+    serve(app_factory, settings.server)
+
+
+if __name__ == "__main__":
+    main()

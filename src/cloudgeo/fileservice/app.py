@@ -1,0 +1,253 @@
+"""The file service's HTTP API (the seed's paths and envelope), over an ObjectStore."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from urllib.parse import quote, unquote
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_options_header
+
+from cloudgeo.common.envelope import ApiError, error_data, file_envelope
+from cloudgeo.common.metrics import exposition
+from cloudgeo.fileservice import metrics
+from cloudgeo.fileservice.names import (
+    FileName,
+    InvalidName,
+    content_type_for,
+    format_of,
+    new_id,
+    parse_forced_name,
+    parse_name,
+    validate_id,
+)
+from cloudgeo.fileservice.ranges import RangeNotSatisfiable, etag_matches, parse_range
+from cloudgeo.fileservice.settings import FileServiceSettings
+from cloudgeo.fileservice.streaming import (
+    MalformedMultipart,
+    MissingFilePart,
+    MultipartStream,
+    PayloadTooLarge,
+)
+from cloudgeo.storage.objectstore import (
+    ObjectNotFound,
+    ObjectStore,
+    StorageUnavailable,
+    StoredObject,
+)
+
+log = logging.getLogger(__name__)
+FILE_FIELD = "file"
+# Room for the multipart framing around the file part when checking Content-Length.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def describe(obj: StoredObject, settings: FileServiceSettings) -> dict:
+    """The seed's `data` block for a stored file, plus the fields `find` adds."""
+    fmt = obj.metadata.get("format", "bin")
+    return {
+        "name": obj.key,
+        "format": fmt,
+        "length": obj.size,
+        "objectName": obj.key,
+        "etag": f'"{obj.etag}"',
+        "originalName": unquote(obj.metadata.get("original-name", "")) or None,
+        "contentType": obj.content_type,
+        "uploadedAt": obj.metadata.get("uploaded-at"),
+        "url": settings.retrieve_url(f"{obj.key}.{fmt}"),
+    }
+
+
+def create_app(settings: FileServiceSettings | None = None,
+               store: ObjectStore | None = None) -> Flask:
+    settings = settings or FileServiceSettings.from_env()
+    store = store or ObjectStore(settings.s3)
+    app = Flask(__name__)
+    app.json.sort_keys = False
+
+    # -- errors: always the seed's envelope, never a stack trace ---------------
+    def error_response(status: int, message: str, data=None, headers=None) -> Response:
+        response = jsonify(file_envelope(data, message=message, success=False))
+        response.status_code = status
+        response.headers.update(headers or {})
+        return response
+
+    @app.errorhandler(ApiError)
+    def on_api_error(exc: ApiError):
+        return error_response(exc.status, exc.message, error_data(exc), exc.headers)
+
+    @app.errorhandler(InvalidName)
+    def on_invalid_name(exc: InvalidName):
+        return error_response(400, str(exc), {"field": "name"})
+
+    @app.errorhandler(StorageUnavailable)
+    def on_storage_down(exc: StorageUnavailable):
+        return error_response(503, str(exc), headers={"Retry-After": "5"})
+
+    @app.errorhandler(HTTPException)
+    def on_http_error(exc: HTTPException):
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def on_unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, f"internal error: {type(exc).__name__}")
+
+    # -- metrics -----------------------------------------------------------
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        metrics.LATENCY.labels(route, request.method).observe(
+            time.perf_counter() - g.get("started", time.perf_counter()))
+        return response
+
+    # -- uploads -----------------------------------------------------------
+    def receive_upload(name_for: Callable[[str | None], FileName],
+                       overwrite_check: Callable[[FileName], None] | None = None) -> Response:
+        mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+        if mimetype != "multipart/form-data":
+            raise ApiError(400, "the body must be multipart/form-data with the upload in "
+                                f"a field named '{FILE_FIELD}'", field=FILE_FIELD)
+        parts = MultipartStream(request.stream, options.get("boundary", ""))
+        too_large = ApiError(413, f"field '{FILE_FIELD}': the file is larger than the "
+                                  f"maximum of {settings.max_size} bytes",
+                             field=FILE_FIELD, headers={"Connection": "close"})
+        declared = request.content_length
+        if declared is not None and declared > settings.max_size + MULTIPART_OVERHEAD:
+            parts.drain(settings.drain_limit)
+            raise too_large
+        try:
+            filename, _, reader = parts.file_part(FILE_FIELD, settings.max_size,
+                                                  metrics.BYTES_IN.inc)
+        except MissingFilePart:
+            raise ApiError(400, f"the form has no file in a field named '{FILE_FIELD}'",
+                           field=FILE_FIELD) from None
+        except MalformedMultipart as exc:
+            raise ApiError(400, str(exc), field=FILE_FIELD) from None
+        target = name_for(filename)
+        if overwrite_check:
+            overwrite_check(target)
+        metadata = {
+            "format": target.format,
+            "original-name": quote(filename or "", safe=""),
+            "uploaded-at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        try:
+            stored = store.put_stream(target.id, reader, content_type_for(target.format),
+                                      metadata)
+        except PayloadTooLarge:
+            parts.drain(settings.drain_limit)
+            raise too_large from None
+        except MalformedMultipart as exc:
+            raise ApiError(400, str(exc), field=FILE_FIELD) from None
+        return jsonify(file_envelope(describe(stored, settings), message="upload complete"))
+
+    @app.route("/api/file/upload", methods=["PUT", "POST"])
+    def upload():
+        return receive_upload(lambda filename: FileName(new_id(), format_of(filename)))
+
+    @app.route("/api/file/upload-force-name/<path:name>", methods=["PUT", "POST"])
+    def upload_force_name(name: str):
+        # Overwrite semantics: a forced name replaces what is stored under it, as an
+        # S3 PUT does; `If-None-Match: *` asks for create-only and gets 412 instead.
+        def refuse_existing(target: FileName) -> None:
+            if request.headers.get("If-None-Match", "").strip() != "*":
+                return
+            try:
+                store.stat(target.id)
+            except ObjectNotFound:
+                return
+            raise ApiError(412, f"name '{target.id}' already exists and If-None-Match: * "
+                                "forbids overwriting it", field="name")
+
+        return receive_upload(lambda filename: parse_forced_name(name, filename),
+                              refuse_existing)
+
+    # -- metadata, delete, download -----------------------------------------
+    def stat_or_404(file_id: str) -> StoredObject:
+        try:
+            return store.stat(file_id)
+        except ObjectNotFound:
+            raise ApiError(404, f"no file with id '{file_id}'", field="id") from None
+
+    @app.get("/api/file/find/<path:file_id>")
+    def find(file_id: str):
+        obj = stat_or_404(validate_id(file_id))
+        return jsonify(file_envelope(describe(obj, settings)))
+
+    @app.delete("/api/file/delete/<path:file_id>")
+    def delete(file_id: str):
+        obj = stat_or_404(validate_id(file_id))
+        store.delete(obj.key)
+        return jsonify(file_envelope(describe(obj, settings), message="file deleted"))
+
+    @app.route("/api/file/retrieve/<path:name>", methods=["GET", "HEAD"])
+    def retrieve(name: str):
+        wanted = parse_name(name)
+        obj = stat_or_404(wanted.id)
+        if obj.metadata.get("format", "bin") != wanted.format:
+            raise ApiError(404, f"no file named '{name}' (file '{wanted.id}' is "
+                                f"'.{obj.metadata.get('format', 'bin')}')", field="name")
+        headers = {
+            "ETag": f'"{obj.etag}"',
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f'inline; filename="{wanted}"',
+        }
+        if etag_matches(request.headers.get("If-None-Match"), obj.etag):
+            return Response(status=304, headers=headers)
+        try:
+            byte_range = parse_range(request.headers.get("Range"), obj.size)
+        except RangeNotSatisfiable:
+            raise ApiError(416, f"Range '{request.headers.get('Range')}' is outside the "
+                                f"{obj.size} bytes of '{name}'", field="Range",
+                           headers={"Content-Range": f"bytes */{obj.size}"}) from None
+        if_range = request.headers.get("If-Range")
+        if byte_range and if_range and if_range.strip('"') != obj.etag:
+            byte_range = None
+        status, offset, length = 200, 0, obj.size
+        if byte_range:
+            status, offset, length = 206, byte_range.start, byte_range.length
+            headers["Content-Range"] = byte_range.content_range(obj.size)
+        headers["Content-Length"] = str(length)
+        if request.method == "HEAD":
+            return Response(status=status, headers=headers, content_type=obj.content_type)
+        chunks = store.open_range(obj.key, offset, length if byte_range else 0)
+        return Response(_counted(chunks), status=status, headers=headers,
+                        content_type=obj.content_type, direct_passthrough=True)
+
+    # -- operations ------------------------------------------------------------
+    @app.get("/health")
+    def health():
+        try:
+            store.ping()
+        except StorageUnavailable as exc:
+            return error_response(503, str(exc), {"objectStorage": "down"})
+        return jsonify(file_envelope({"objectStorage": "up", "bucket": store.bucket},
+                                     message="ok"))
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        body, content_type = exposition()
+        return Response(body, content_type=content_type)
+
+    return app
+
+
+def _counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        for chunk in chunks:
+            metrics.BYTES_OUT.inc(len(chunk))
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()

