@@ -12,6 +12,7 @@ import requests
 
 from cloudgeo.localcluster.processes import free_port
 from cloudgeo.localcluster.services import file_service
+from cloudgeo.storage.settings import S3Settings
 
 
 def upload(base: str, data: bytes, filename: str = "point.zip", path: str = "upload",
@@ -226,23 +227,12 @@ def test_metrics_add_up_across_workers(file_api):
 
 
 def test_health_says_when_object_storage_is_down(state_root):
-    from cloudgeo.storage.settings import S3Settings
-
     dead = S3Settings(endpoint=f"127.0.0.1:{free_port()}", timeout=2)
-    service = file_service(state_root / "dead-s3", dead)
-    # /health is 503 by design here, so wait for the port rather than for health.
-    from cloudgeo.localcluster.processes import ManagedProcess, wait_until
-
-    env = {**os.environ, **service.env}
-    import sys
-
-    service.process = ManagedProcess(service.name, [sys.executable, "-m", service.module],
-                                     service.state_dir / "log", env=env).start()
+    service = file_service(state_root / "dead-s3", dead).start(health_status=503)
     try:
-        wait_until(lambda: requests.get(f"{service.url}/health", timeout=5).status_code == 503,
-                   60, "file service with dead S3", service.process)
         health = requests.get(f"{service.url}/health", timeout=10)
         assert_error(health, 503, "unreachable", dead.endpoint)
+        assert health.json()["data"] == {"objectStorage": "down"}
         assert_error(upload(service.url, b"x", "a.zip"), 503, "unreachable")
         assert_error(requests.get(f"{service.url}/api/file/find/abc", timeout=10), 503)
     finally:

@@ -59,8 +59,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str,
                         f"{process.tail() if process else ''}")
 
 
-def http_ok(url: str, timeout: float = 2.0) -> bool:
-    return requests.get(url, timeout=timeout).status_code == 200
+def health_is(url: str, status: int = 200, timeout: float = 2.0) -> bool:
+    return requests.get(url, timeout=timeout).status_code == status
 
 
 class ManagedProcess:

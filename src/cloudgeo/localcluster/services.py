@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from cloudgeo.localcluster.processes import ManagedProcess, free_port, http_ok, wait_until
+from cloudgeo.localcluster.processes import ManagedProcess, free_port, health_is, wait_until
 from cloudgeo.storage.settings import S3Settings
 
 
@@ -26,13 +27,12 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> ServiceProcess:
-        import os
-
+    def start(self, timeout: float = 60.0, health_status: int = 200) -> ServiceProcess:
+        """Starts it and waits until /health answers `health_status` (503 = up but degraded)."""
         env = {**os.environ, **self.env}
         self.process = ManagedProcess(self.name, [sys.executable, "-m", self.module],
                                       self.state_dir / f"{self.name}.log", env=env).start()
-        wait_until(lambda: http_ok(f"{self.url}/health"), timeout,
+        wait_until(lambda: health_is(f"{self.url}/health", health_status), timeout,
                    f"{self.name} on port {self.port}", self.process, interval=0.2)
         return self
 

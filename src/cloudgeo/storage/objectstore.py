@@ -18,9 +18,6 @@ from minio.error import S3Error
 
 from cloudgeo.storage.settings import S3Settings
 
-# S3 multipart parts must be >= 5 MiB; 16 MiB keeps a 1 GiB upload at 64 parts
-# while holding at most one part in memory per upload.
-DEFAULT_PART_SIZE = 16 * 1024 * 1024
 STREAM_CHUNK = 256 * 1024
 
 
@@ -53,9 +50,10 @@ def _user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
 class ObjectStore:
     """One bucket on one S3 endpoint; the bucket is created on first use."""
 
-    def __init__(self, settings: S3Settings, part_size: int = DEFAULT_PART_SIZE) -> None:
+    def __init__(self, settings: S3Settings) -> None:
         self.settings = settings
-        self.part_size = part_size
+        # One part is what a streamed upload holds in memory.
+        self.part_size = settings.part_size
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=min(settings.timeout, 3.0), read=settings.timeout),
             # A dead endpoint must turn into a 503 in seconds, not after minutes of backoff.
@@ -132,6 +130,7 @@ class ObjectStore:
             content_type=content_type,
             metadata=dict(metadata),
             part_size=self.part_size if length < 0 else 0,
+            num_parallel_uploads=self.settings.parallel_uploads,
         )
         return self.stat(key)
 
@@ -140,7 +139,8 @@ class ObjectStore:
         self.ensure_bucket()
         self._call(self.client.fput_object, self.bucket, key, path,
                    content_type=content_type, metadata=dict(metadata),
-                   part_size=self.part_size)
+                   part_size=self.part_size,
+                   num_parallel_uploads=self.settings.parallel_uploads)
         return self.stat(key)
 
     def stat(self, key: str) -> StoredObject:

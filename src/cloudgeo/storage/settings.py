@@ -9,6 +9,10 @@
 | CLOUDGEO_S3_SECURE       | false            | https to the endpoint                    |
 | CLOUDGEO_S3_REGION       | us-east-1        | signing region                           |
 | CLOUDGEO_S3_TIMEOUT      | 10               | connect/read timeout in seconds          |
+| CLOUDGEO_S3_PART_SIZE    | 8388608 (8 MiB)  | multipart part size (S3 minimum 5 MiB)   |
+| CLOUDGEO_S3_PARALLEL_UPLOADS | 2            | parts of one upload in flight at once    |
+
+A streamed upload holds about (parallel uploads + 2) parts in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cloudgeo.common.envsettings import env_bool, env_float, env_str, environment
+from cloudgeo.common.envsettings import env_bool, env_float, env_int, env_str, environment
+
+MIN_PART_SIZE = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class S3Settings:
     secure: bool = False
     region: str = "us-east-1"
     timeout: float = 10.0
+    part_size: int = 8 * 1024 * 1024
+    parallel_uploads: int = 2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> S3Settings:
@@ -41,6 +49,9 @@ class S3Settings:
             secure=env_bool(env, "CLOUDGEO_S3_SECURE", d.secure),
             region=env_str(env, "CLOUDGEO_S3_REGION", d.region),
             timeout=env_float(env, "CLOUDGEO_S3_TIMEOUT", d.timeout),
+            part_size=env_int(env, "CLOUDGEO_S3_PART_SIZE", d.part_size, minimum=MIN_PART_SIZE),
+            parallel_uploads=env_int(env, "CLOUDGEO_S3_PARALLEL_UPLOADS", d.parallel_uploads,
+                                     minimum=1),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -53,4 +64,6 @@ class S3Settings:
             "CLOUDGEO_S3_SECURE": str(self.secure).lower(),
             "CLOUDGEO_S3_REGION": self.region,
             "CLOUDGEO_S3_TIMEOUT": str(self.timeout),
+            "CLOUDGEO_S3_PART_SIZE": str(self.part_size),
+            "CLOUDGEO_S3_PARALLEL_UPLOADS": str(self.parallel_uploads),
         }
