@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, jsonify, request
 from werkzeug.http import parse_options_header
 
-from cloudgeo.common.envelope import ApiError, error_data, file_envelope
-from cloudgeo.common.metrics import exposition
+from cloudgeo.common.envelope import ApiError, file_envelope
+from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
 from cloudgeo.fileservice import metrics
 from cloudgeo.fileservice.names import (
     FileName,
@@ -33,6 +30,7 @@ from cloudgeo.fileservice.streaming import (
     MultipartStream,
     PayloadTooLarge,
 )
+from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import (
     ObjectNotFound,
     ObjectStore,
@@ -69,16 +67,14 @@ def create_app(settings: FileServiceSettings | None = None,
     app = Flask(__name__)
     app.json.sort_keys = False
 
-    # -- errors: always the seed's envelope, never a stack trace ---------------
-    def error_response(status: int, message: str, data=None, headers=None) -> Response:
-        response = jsonify(file_envelope(data, message=message, success=False))
-        response.status_code = status
-        response.headers.update(headers or {})
-        return response
+    def failure(message: str, data=None) -> dict:
+        return file_envelope(data, message=message, success=False)
 
-    @app.errorhandler(ApiError)
-    def on_api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, error_data(exc), exc.headers)
+    def error_response(status: int, message: str, data=None, headers=None) -> Response:
+        return json_error(failure, status, message, data, headers)
+
+    install_error_handlers(app, failure)
+    install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY)
 
     @app.errorhandler(InvalidName)
     def on_invalid_name(exc: InvalidName):
@@ -87,28 +83,6 @@ def create_app(settings: FileServiceSettings | None = None,
     @app.errorhandler(StorageUnavailable)
     def on_storage_down(exc: StorageUnavailable):
         return error_response(503, str(exc), headers={"Retry-After": "5"})
-
-    @app.errorhandler(HTTPException)
-    def on_http_error(exc: HTTPException):
-        return error_response(exc.code or 500, exc.description or exc.name)
-
-    @app.errorhandler(Exception)
-    def on_unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, f"internal error: {type(exc).__name__}")
-
-    # -- metrics -----------------------------------------------------------
-    @app.before_request
-    def start_timer() -> None:
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def record(response: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        metrics.LATENCY.labels(route, request.method).observe(
-            time.perf_counter() - g.get("started", time.perf_counter()))
-        return response
 
     # -- uploads -----------------------------------------------------------
     def receive_upload(name_for: Callable[[str | None], FileName],
@@ -136,14 +110,9 @@ def create_app(settings: FileServiceSettings | None = None,
         target = name_for(filename)
         if overwrite_check:
             overwrite_check(target)
-        metadata = {
-            "format": target.format,
-            "original-name": quote(filename or "", safe=""),
-            "uploaded-at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        }
         try:
             stored = store.put_stream(target.id, reader, content_type_for(target.format),
-                                      metadata)
+                                      stored_file_metadata(target.format, filename))
         except PayloadTooLarge:
             parts.drain(settings.drain_limit)
             raise too_large from None
@@ -233,11 +202,6 @@ def create_app(settings: FileServiceSettings | None = None,
             return error_response(503, str(exc), {"objectStorage": "down"})
         return jsonify(file_envelope({"objectStorage": "up", "bucket": store.bucket},
                                      message="ok"))
-
-    @app.get("/metrics")
-    def metrics_endpoint():
-        body, content_type = exposition()
-        return Response(body, content_type=content_type)
 
     return app
 

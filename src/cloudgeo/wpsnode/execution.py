@@ -1,0 +1,241 @@
+"""Runs one job inside a QGIS worker: inputs in, processing.run, outputs out.
+
+Everything QGIS-specific about a job lives here; the plan it follows was
+checked by cloudgeo.wpsnode.params in the HTTP tier.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from cloudgeo.fileservice.names import content_type_for, new_id
+from cloudgeo.storage.files import stored_file_metadata
+from cloudgeo.storage.objectstore import ObjectStore
+from cloudgeo.wpsnode import metrics
+from cloudgeo.wpsnode.catalog.store import Catalog
+from cloudgeo.wpsnode.errors import InputError
+from cloudgeo.wpsnode.fetch import Fetcher
+from cloudgeo.wpsnode.inputs_guard import HrefPolicy, host_port
+from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, SUCCEEDED
+from cloudgeo.wpsnode.jobs.store import JobStore
+from cloudgeo.wpsnode.settings import WpsSettings
+from cloudgeo.wpsnode.unpack import find_layers, safe_extract
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL = 0.5
+
+
+class JobFailed(Exception):
+    def __init__(self, failure: str, message: str) -> None:
+        super().__init__(message)
+        self.failure, self.message = failure, message
+
+
+def _feedback(store: JobStore, job_id: str):
+    """A QgsProcessingFeedback that streams progress to the job record and keeps errors."""
+    from qgis.core import QgsProcessingFeedback
+
+    class JobFeedback(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.errors: list[str] = []
+            self._last = (0.0, -1)
+            self.progressChanged.connect(self._progress)
+
+        def _progress(self, value: float) -> None:
+            percent, now = int(value), time.monotonic()
+            if percent != self._last[1] and now - self._last[0] >= PROGRESS_INTERVAL:
+                self._last = (now, percent)
+                store.update(job_id, percentCompleted=min(99, max(0, percent)))
+
+        def reportError(self, error: str, fatalError: bool = False) -> None:
+            self.errors.append(error.strip())
+            super().reportError(error, fatalError)
+
+    return JobFeedback()
+
+
+class JobRunner:
+    def __init__(self, settings: WpsSettings, client: redis.Redis, heartbeat) -> None:
+        self.settings = settings
+        self.jobs = JobStore(client, settings.result_ttl)
+        self.heartbeat = heartbeat
+        self.catalog = Catalog.load(settings.catalog_path)
+        self.store = ObjectStore(settings.s3)
+        own = frozenset({host_port(settings.public_url), host_port(settings.file_service_url)})
+        self.fetcher = Fetcher(HrefPolicy.from_urls(settings.allowed_hosts), own, self.store,
+                               settings.max_input_size, settings.fetch_timeout)
+        self.work_root = settings.state_dir / "jobs"
+
+    def run(self, job_id: str) -> None:
+        record = self.jobs.get(job_id)
+        if record is None or record.status in FINISHED:
+            return  # expired, dismissed, or already finished by an earlier delivery
+        attempts = record.attempts + 1
+        if attempts > self.settings.max_attempts:
+            self._finish(record.identifier, job_id, 0.0, FAILED, failure="crashed",
+                         message=f"the job's worker process died {record.attempts} times "
+                                 "while running it; it is not retried again")
+            return
+        started = time.time()
+        limit = record.timeLimit or self.settings.job_time_limit
+        self.jobs.update(job_id, status=RUNNING, started=started, attempts=attempts,
+                         node=self.settings.node_id, deadline=started + limit, timeLimit=limit,
+                         worker=f"{self.settings.node_id}/{self.heartbeat.pid}",
+                         percentCompleted=0, message="running")
+        self.heartbeat.busy_with = job_id
+        folder = self.work_root / job_id
+        try:
+            output = self._execute(record.identifier, record.plan, folder, job_id)
+        except JobFailed as exc:
+            self._finish(record.identifier, job_id, started, FAILED, failure=exc.failure,
+                         message=exc.message)
+        except InputError as exc:
+            self._finish(record.identifier, job_id, started, FAILED, failure="input",
+                         message=exc.message)
+        except Exception as exc:
+            from celery.exceptions import SoftTimeLimitExceeded
+
+            if isinstance(exc, SoftTimeLimitExceeded):
+                self._finish(record.identifier, job_id, started, FAILED, failure="timeout",
+                             message=f"the job exceeded its time limit of {limit:g} s and "
+                                     "was stopped")
+            else:
+                log.exception("job %s failed unexpectedly", job_id)
+                self._finish(record.identifier, job_id, started, FAILED, failure="internal",
+                             message=f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            self._finish(record.identifier, job_id, started, SUCCEEDED, output=output,
+                         percentCompleted=100,
+                         message=f"Process {record.identifier} finished")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            self.heartbeat.busy_with = None
+            self.heartbeat.jobs_done += 1
+
+    def _finish(self, identifier: str, job_id: str, started: float, status: str,
+                **fields: Any) -> None:
+        self.jobs.finish(job_id, status=status, **fields)
+        metrics.JOBS.labels(identifier, status).inc()
+        if started:
+            metrics.JOB_DURATION.labels(identifier).observe(time.time() - started)
+
+    # -- the job itself ------------------------------------------------------
+    def _execute(self, identifier: str, plan: dict, folder: Path, job_id: str) -> dict:
+        import processing
+        from qgis.core import QgsProcessingContext, QgsProcessingException
+
+        process = self.catalog.get(identifier)
+        params: dict[str, Any] = dict(plan["literals"])
+        for name, ref in plan["references"].items():
+            paths = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i))
+                     for i, item in enumerate(ref["items"])]
+            params[name] = paths if ref["multiple"] else paths[0]
+        destinations = {}
+        for name, fmt in plan["destinations"].items():
+            destinations[name] = self._destination(folder / "out", name, fmt)
+            params[name] = str(destinations[name])
+        context = QgsProcessingContext()
+        feedback = _feedback(self.jobs, job_id)
+        try:
+            results = processing.run(identifier, params, context=context, feedback=feedback)
+        except QgsProcessingException as exc:
+            detail = "; ".join(e for e in feedback.errors if e) or str(exc)
+            raise JobFailed("execution", f"{identifier} failed: {detail}") from None
+        return self._publish(process, results, destinations, plan, identifier)
+
+    def _materialize(self, name: str, kind: str, item: dict, folder: Path) -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        if "geojson" in item:
+            path = folder / "inline.geojson"
+            path.write_text(json.dumps(item["geojson"]))
+        else:
+            path = self.fetcher.fetch(name, item["href"], folder)
+        if zipfile.is_zipfile(path) and kind != "file":
+            unpacked = folder / "unpacked"
+            safe_extract(path, unpacked, name, self.settings.max_unzipped_size,
+                         self.settings.max_zip_files)
+            found = find_layers(unpacked, kind)
+            if not found:
+                raise InputError(name, f"the zip from {item.get('href')} holds no {kind} layer")
+            path = found[0]
+        self._check_layer(name, kind, path, item.get("href", "inline GeoJSON"))
+        return str(path)
+
+    @staticmethod
+    def _check_layer(name: str, kind: str, path: Path, origin: str) -> None:
+        from qgis.core import QgsMeshLayer, QgsRasterLayer, QgsVectorLayer
+
+        checks = {
+            "vector": lambda: QgsVectorLayer(str(path), "input", "ogr").isValid(),
+            "raster": lambda: QgsRasterLayer(str(path), "input").isValid(),
+            "mesh": lambda: QgsMeshLayer(str(path), "input", "mdal").isValid(),
+            "layer": lambda: (QgsVectorLayer(str(path), "input", "ogr").isValid()
+                              or QgsRasterLayer(str(path), "input").isValid()),
+        }
+        check = checks.get(kind)
+        if check is not None and not check():
+            raise InputError(name, f"{origin} is not a readable {kind} layer")
+
+    @staticmethod
+    def _destination(folder: Path, name: str, fmt: str) -> Path:
+        if fmt == "shp":  # a shapefile's sidecars are gathered in a folder, zipped later
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            return folder / name / f"{name}.shp"
+        if fmt == "zip":  # folder outputs
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            return folder / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{name}.{fmt}"
+
+    def _publish(self, process: dict, results: dict, destinations: dict[str, Path],
+                 plan: dict, identifier: str) -> dict[str, Any]:
+        output: dict[str, Any] = {}
+        for out in process["outputs"]:
+            name = out["name"]
+            if name in destinations:
+                path = destinations[name]
+                fmt = plan["destinations"][name]
+                if path.suffix == ".shp" or fmt == "zip":
+                    path, fmt = _zip_folder(path if fmt == "zip" else path.parent), "zip"
+                output[name] = self._upload(path, fmt, identifier, name) if path.exists() \
+                    else None
+                continue
+            if name not in results:
+                continue
+            output[name] = self._literal(results[name], identifier, name)
+        return output
+
+    def _literal(self, value: Any, identifier: str, name: str) -> Any:
+        if isinstance(value, str) and value and Path(value).is_file():
+            path = Path(value)
+            return self._upload(path, path.suffix.lstrip(".").lower() or "bin", identifier, name)
+        if isinstance(value, list):
+            return [self._literal(v, identifier, name) for v in value]
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        return str(value)
+
+    def _upload(self, path: Path, fmt: str, identifier: str, name: str) -> str:
+        file_id = new_id()
+        original = f"{identifier.replace(':', '-')}-{name}.{fmt}"
+        self.store.put_file(file_id, str(path), content_type_for(fmt),
+                            stored_file_metadata(fmt, original))
+        return self.settings.retrieve_url(f"{file_id}.{fmt}")
+
+
+def _zip_folder(folder: Path) -> Path:
+    archive = folder.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for item in sorted(folder.rglob("*")):
+            if item.is_file():
+                bundle.write(item, item.relative_to(folder))
+    return archive

@@ -1,0 +1,59 @@
+"""The Celery application: a durable job queue in Redis feeding QGIS worker processes.
+
+Acks are late and a job whose worker process dies is requeued, so a crash costs
+a retry rather than the job; the runner bounds the retries. Each pool process
+starts QGIS once (worker_process_init) and is replaced after N jobs or above a
+memory ceiling, never after every job (a fresh QGIS costs 1-1.5 s).
+"""
+
+from __future__ import annotations
+
+from celery import Celery, signals
+
+from cloudgeo.wpsnode.settings import WpsSettings
+
+QUEUE = "cloudgeo.jobs"
+settings = WpsSettings.from_env()
+
+app = Celery("cloudgeo", broker=settings.redis_url, set_as_current=True)
+app.conf.update(
+    task_default_queue=QUEUE,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    task_ignore_result=True,  # results live in our own job records
+    worker_prefetch_multiplier=1,
+    worker_max_tasks_per_child=settings.max_jobs_per_worker,
+    worker_max_memory_per_child=settings.max_worker_memory_mb * 1024,
+    worker_hijack_root_logger=False,
+    worker_send_task_events=False,
+    broker_connection_retry_on_startup=True,
+    # A message whose consumer vanished without acking is delivered again after this.
+    broker_transport_options={"visibility_timeout": settings.job_time_limit + 60},
+)
+
+
+@app.task(name="cloudgeo.run_job")
+def run_job(job_id: str) -> None:
+    from cloudgeo.wpsnode.worker import runner
+
+    runner().run(job_id)
+
+
+@signals.worker_process_init.connect
+def start_qgis_worker(**_) -> None:
+    from cloudgeo.wpsnode.worker import start
+
+    start(settings)
+
+
+@signals.worker_process_shutdown.connect
+def stop_qgis_worker(**_) -> None:
+    from cloudgeo.wpsnode.worker import stop
+
+    stop()
+
+
+def submit(job_id: str, time_limit: float) -> None:
+    """Queues a job; the hard limit kills a worker stuck in C code past the soft one."""
+    run_job.apply_async(args=[job_id], soft_time_limit=time_limit,
+                        time_limit=time_limit + 10)

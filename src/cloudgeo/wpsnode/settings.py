@@ -1,0 +1,126 @@
+"""WPS node settings, from environment variables.
+
+CLOUDGEO_WPS_HOST / _PORT (default 127.0.0.1 / 8001)
+    HTTP listen address
+CLOUDGEO_WPS_WORKERS / _THREADS (default 2 / 16)
+    gunicorn processes / threads each (a sync call holds a thread while it waits)
+CLOUDGEO_WPS_METRICS_DIR (default (a folder in $TMPDIR))
+    prometheus multiprocess samples, shared with the QGIS workers
+CLOUDGEO_WPS_NODE_ID (default wps-<hostname>-<port>)
+    this node's name in job records, metrics and the registry
+CLOUDGEO_WPS_STATE_DIR (default .state/wps-<port>)
+    QGIS profile and scratch, job folders, the catalogue
+CLOUDGEO_WPS_QGIS_WORKERS (default 2)
+    QGIS worker processes (one job at a time each)
+CLOUDGEO_WPS_MAX_JOBS_PER_WORKER (default 100)
+    a worker is replaced after this many jobs (QGIS memory grows)
+CLOUDGEO_WPS_MAX_WORKER_MEMORY_MB (default 2048)
+    ... or once its resident memory passes this
+CLOUDGEO_WPS_JOB_TIME_LIMIT (default 3600)
+    seconds a job may run before it fails and its worker is replaced
+CLOUDGEO_WPS_MAX_ATTEMPTS (default 2)
+    runs of a job whose worker died before it is failed
+CLOUDGEO_WPS_RESULT_TTL (default 86400)
+    seconds results are kept (expirationTime)
+CLOUDGEO_WPS_ALLOWED_HOSTS (default gateway and file service)
+    comma-separated host:port (or URLs) inputs may come from; `*` any public host
+CLOUDGEO_WPS_MAX_INPUT_SIZE (default 1073741824)
+    bytes per fetched input
+CLOUDGEO_WPS_FETCH_TIMEOUT (default 60)
+    seconds to connect/read an input
+CLOUDGEO_WPS_MAX_ZIP_FILES (default 10000)
+    entries in an input zip
+CLOUDGEO_WPS_MAX_UNZIPPED_SIZE (default 4294967296)
+    bytes an input zip may unpack to
+CLOUDGEO_WPS_CATALOG (default <state dir>/catalog.json)
+    the process descriptions, made from QGIS at first start when missing
+CLOUDGEO_REDIS_URL (default redis://127.0.0.1:6379/0)
+    job store and queue
+CLOUDGEO_PUBLIC_URL (default http://127.0.0.1:9000)
+    the gateway: output links point there
+CLOUDGEO_FILE_SERVICE_URL (default http://127.0.0.1:8800)
+    the file service (allowed as an input host)
+
+Object storage: cloudgeo.storage.settings (CLOUDGEO_S3_*), the file service's bucket.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloudgeo.common.envsettings import env_int, env_str, environment
+from cloudgeo.common.server import ServerSettings
+from cloudgeo.storage.settings import S3Settings
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class WpsSettings:
+    server: ServerSettings
+    s3: S3Settings
+    node_id: str
+    state_dir: Path
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    public_url: str = "http://127.0.0.1:9000"
+    file_service_url: str = "http://127.0.0.1:8800"
+    qgis_workers: int = 2
+    max_jobs_per_worker: int = 100
+    max_worker_memory_mb: int = 2048
+    job_time_limit: int = 3600
+    max_attempts: int = 2
+    result_ttl: int = 86400
+    allowed_hosts: tuple[str, ...] = ()
+    max_input_size: int = GIB
+    fetch_timeout: int = 60
+    max_zip_files: int = 10000
+    max_unzipped_size: int = 4 * GIB
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WpsSettings:
+        env = environment(environ)
+        server = ServerSettings.from_env(env, "CLOUDGEO_WPS", port=8001, threads=16)
+        public_url = env_str(env, "CLOUDGEO_PUBLIC_URL", cls.public_url).rstrip("/")
+        file_url = env_str(env, "CLOUDGEO_FILE_SERVICE_URL", cls.file_service_url).rstrip("/")
+        allowed = env_str(env, "CLOUDGEO_WPS_ALLOWED_HOSTS", f"{public_url},{file_url}")
+        d = cls
+        return cls(
+            server=server,
+            s3=S3Settings.from_env(env),
+            node_id=env_str(env, "CLOUDGEO_WPS_NODE_ID",
+                            f"wps-{socket.gethostname()}-{server.port}"),
+            state_dir=Path(env_str(env, "CLOUDGEO_WPS_STATE_DIR",
+                                   f".state/wps-{server.port}")).resolve(),
+            redis_url=env_str(env, "CLOUDGEO_REDIS_URL", d.redis_url),
+            public_url=public_url,
+            file_service_url=file_url,
+            qgis_workers=env_int(env, "CLOUDGEO_WPS_QGIS_WORKERS", d.qgis_workers, minimum=1),
+            max_jobs_per_worker=env_int(env, "CLOUDGEO_WPS_MAX_JOBS_PER_WORKER",
+                                        d.max_jobs_per_worker, minimum=1),
+            max_worker_memory_mb=env_int(env, "CLOUDGEO_WPS_MAX_WORKER_MEMORY_MB",
+                                         d.max_worker_memory_mb, minimum=64),
+            job_time_limit=env_int(env, "CLOUDGEO_WPS_JOB_TIME_LIMIT", d.job_time_limit,
+                                   minimum=1),
+            max_attempts=env_int(env, "CLOUDGEO_WPS_MAX_ATTEMPTS", d.max_attempts, minimum=1),
+            result_ttl=env_int(env, "CLOUDGEO_WPS_RESULT_TTL", d.result_ttl, minimum=1),
+            allowed_hosts=tuple(h.strip() for h in allowed.split(",") if h.strip()),
+            max_input_size=env_int(env, "CLOUDGEO_WPS_MAX_INPUT_SIZE", d.max_input_size,
+                                   minimum=1),
+            fetch_timeout=env_int(env, "CLOUDGEO_WPS_FETCH_TIMEOUT", d.fetch_timeout, minimum=1),
+            max_zip_files=env_int(env, "CLOUDGEO_WPS_MAX_ZIP_FILES", d.max_zip_files, minimum=1),
+            max_unzipped_size=env_int(env, "CLOUDGEO_WPS_MAX_UNZIPPED_SIZE",
+                                      d.max_unzipped_size, minimum=1),
+            catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
+        )
+
+    catalog_file: str = ""
+
+    @property
+    def catalog_path(self) -> Path:
+        return Path(self.catalog_file) if self.catalog_file else self.state_dir / "catalog.json"
+
+    def retrieve_url(self, name: str) -> str:
+        return f"{self.public_url}/api/file/retrieve/{name}"

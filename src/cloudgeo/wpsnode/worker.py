@@ -1,0 +1,92 @@
+"""Life of one QGIS worker process: start QGIS, heartbeat into Redis, run jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import redis
+
+from cloudgeo.wpsnode.settings import WpsSettings
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 5
+HEARTBEAT_TTL = 15
+
+_runner = None
+_heartbeat: Heartbeat | None = None
+
+
+def workers_key(node_id: str) -> str:
+    return f"cloudgeo:workers:{node_id}"
+
+
+def starts_key(node_id: str) -> str:
+    return f"cloudgeo:worker-starts:{node_id}"
+
+
+class Heartbeat(threading.Thread):
+    """Announces this worker (and whether it is busy) under the node's key; never touches QGIS."""
+
+    def __init__(self, client: redis.Redis, node_id: str) -> None:
+        super().__init__(daemon=True, name="heartbeat")
+        self.client, self.node_id, self.pid = client, node_id, os.getpid()
+        self.busy_with: str | None = None
+        self.jobs_done = 0
+        self.stopping = threading.Event()
+
+    def beat(self) -> None:
+        value = json.dumps({"busy": self.busy_with is not None, "job": self.busy_with,
+                            "jobs": self.jobs_done})
+        self.client.set(f"{workers_key(self.node_id)}:{self.pid}", value, ex=HEARTBEAT_TTL)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.beat()
+            except redis.RedisError as exc:
+                log.warning("heartbeat failed: %s", exc)
+            self.stopping.wait(HEARTBEAT_SECONDS)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with contextlib.suppress(redis.RedisError):
+            self.client.delete(f"{workers_key(self.node_id)}:{self.pid}")
+
+
+def qgis_state_dir(settings: WpsSettings) -> Path:
+    return settings.state_dir / "workers" / str(os.getpid())
+
+
+def start(settings: WpsSettings) -> None:
+    """worker_process_init: QGIS first, then announce readiness."""
+    global _runner, _heartbeat
+    from cloudgeo.wpsnode.execution import JobRunner
+    from cloudgeo.wpsnode.qgis_runtime import start_qgis
+
+    start_qgis(qgis_state_dir(settings))
+    client = redis.Redis.from_url(settings.redis_url)
+    client.incr(starts_key(settings.node_id))
+    _heartbeat = Heartbeat(client, settings.node_id)
+    _runner = JobRunner(settings, client, _heartbeat)
+    _heartbeat.beat()
+    _heartbeat.start()
+    log.info("QGIS worker %s ready", os.getpid())
+
+
+def stop() -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()
+    if _runner is not None:
+        shutil.rmtree(qgis_state_dir(_runner.settings), ignore_errors=True)
+
+
+def runner():
+    if _runner is None:
+        raise RuntimeError("this process is not a started QGIS worker")
+    return _runner
