@@ -64,13 +64,18 @@ def return_large_buffers_to_the_os(threshold: int = 1024 * 1024) -> None:
 
 
 def serve(app_factory: Callable[[], Any], server: ServerSettings,
-          extra_options: Mapping[str, Any] | None = None) -> None:
-    """Runs app_factory's WSGI app under gunicorn (threaded workers) until signalled."""
+          extra_options: Mapping[str, Any] | None = None, reset_metrics: bool = True) -> None:
+    """Runs app_factory's WSGI app under gunicorn (threaded workers) until signalled.
+
+    reset_metrics=False when the caller already prepared the metrics directory and
+    started other processes that write to it.
+    """
     from gunicorn.app.base import BaseApplication
 
     from cloudgeo.common.metrics import mark_worker_dead, reset_multiprocess_dir
 
-    reset_multiprocess_dir(server.metrics_dir)
+    if reset_metrics:
+        reset_multiprocess_dir(server.metrics_dir)
     return_large_buffers_to_the_os()
 
     def child_exit(_arbiter, worker) -> None:

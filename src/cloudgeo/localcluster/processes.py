@@ -66,9 +66,13 @@ def health_is(url: str, status: int = 200, timeout: float = 2.0) -> bool:
 class ManagedProcess:
     """A child in its own session (so its whole group can be signalled), logging to a file."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path,
-                 env: Mapping[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path | None,
+                 env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                 new_session: bool = True) -> None:
         self.name = name
+        # A child that shares our session dies with our process group (a node's
+        # Celery pool with the node); one in its own session is stopped on its own.
+        self.new_session = new_session
         self.argv = list(argv)
         self.log_path = log_path
         self.env = dict(os.environ if env is None else env)
@@ -76,11 +80,15 @@ class ManagedProcess:
         self.popen: subprocess.Popen | None = None
 
     def start(self) -> ManagedProcess:
+        if self.log_path is None:  # share our stdout and stderr
+            self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, env=self.env,
+                                          cwd=self.cwd, start_new_session=self.new_session)
+            return self
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.popen = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self.env, cwd=self.cwd, start_new_session=True,
+                env=self.env, cwd=self.cwd, start_new_session=self.new_session,
             )
         return self
 
@@ -96,6 +104,8 @@ class ManagedProcess:
         return None if self.popen is None else self.popen.poll()
 
     def tail(self, lines: int = 30) -> str:
+        if self.log_path is None:
+            return ""
         try:
             text = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
@@ -119,8 +129,9 @@ class ManagedProcess:
             self.signal_group(signal.SIGKILL)
             self.popen.wait(5)
         # Grandchildren left in the group (workers of a killed master) go too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        if self.new_session:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
 
     def kill(self) -> None:
         """kill -9 of the whole group, as a crash would."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import redis
 
 from cloudgeo.wpsnode.settings import WpsSettings
+from cloudgeo.wpsnode.worker_keys import starts_key, workers_key
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
@@ -20,14 +21,6 @@ HEARTBEAT_TTL = 15
 
 _runner = None
 _heartbeat: Heartbeat | None = None
-
-
-def workers_key(node_id: str) -> str:
-    return f"cloudgeo:workers:{node_id}"
-
-
-def starts_key(node_id: str) -> str:
-    return f"cloudgeo:worker-starts:{node_id}"
 
 
 class Heartbeat(threading.Thread):

@@ -1,0 +1,72 @@
+"""`python -m cloudgeo.wpsnode`: one WPS node, i.e. gunicorn plus a pool of QGIS workers.
+
+The Celery worker pool runs as a child in this process group, so the node,
+its HTTP workers and its QGIS workers live and die together.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+
+import redis
+
+from cloudgeo.common.metrics import reset_multiprocess_dir
+from cloudgeo.common.server import serve
+from cloudgeo.localcluster.processes import ManagedProcess
+from cloudgeo.wpsnode.settings import WpsSettings
+from cloudgeo.wpsnode.worker_keys import starts_key
+
+log = logging.getLogger("cloudgeo.wpsnode")
+
+
+def ensure_catalog(settings: WpsSettings) -> None:
+    """Describes every algorithm once (QGIS in a short-lived process) if not done yet."""
+    if settings.catalog_path.exists():
+        return
+    log.info("describing the QGIS algorithms into %s", settings.catalog_path)
+    settings.catalog_path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "cloudgeo.wpsnode.catalog",
+                    str(settings.catalog_path), str(settings.state_dir / "catalog-qgis")],
+                   check=True)
+
+
+def celery_worker(settings: WpsSettings) -> ManagedProcess:
+    from cloudgeo.wpsnode.jobs.celeryapp import QUEUE
+
+    argv = [sys.executable, "-m", "celery", "-A", "cloudgeo.wpsnode.jobs.celeryapp:app",
+            "worker", "--pool=prefork", f"--concurrency={settings.qgis_workers}",
+            f"--hostname={settings.node_id}@%h", f"--queues={QUEUE}",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
+    return ManagedProcess("qgis-workers", argv, None, new_session=False)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = WpsSettings.from_env()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in ("workers", "jobs"):  # from a node that was killed
+        shutil.rmtree(settings.state_dir / leftover, ignore_errors=True)
+    ensure_catalog(settings)
+    # The QGIS workers write job metrics into the same directory the HTTP workers
+    # expose, so it is prepared before either starts.
+    reset_multiprocess_dir(settings.server.metrics_dir)
+    redis.Redis.from_url(settings.redis_url).delete(starts_key(settings.node_id))
+    workers = celery_worker(settings).start()
+
+    def app_factory():
+        from cloudgeo.wpsnode.app import create_app
+
+        return create_app(settings)
+
+    try:
+        serve(app_factory, settings.server, reset_metrics=False)
+    finally:
+        workers.stop()
+
+
+if __name__ == "__main__":
+    main()

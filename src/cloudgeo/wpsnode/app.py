@@ -1,0 +1,163 @@
+"""The WPS node's HTTP API: the seed's JSON routes over the catalogue and the job queue."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import redis
+from flask import Flask, jsonify, request
+
+from cloudgeo.common.envelope import ApiError, wps_envelope
+from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
+from cloudgeo.wpsnode import metrics
+from cloudgeo.wpsnode.catalog.store import Catalog, UnknownProcess
+from cloudgeo.wpsnode.errors import InputError
+from cloudgeo.wpsnode.inputs_guard import HrefPolicy, href_problem
+from cloudgeo.wpsnode.jobs.record import ACCEPTED, FAILURE_STATUS, FINISHED, SUCCEEDED, JobRecord
+from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore
+from cloudgeo.wpsnode.params import plan_inputs
+from cloudgeo.wpsnode.pool import live_workers
+from cloudgeo.wpsnode.settings import WpsSettings
+
+NODE_HEADER = "X-CloudGeo-Node"
+
+
+class JobService:
+    """Creates, queues and reads jobs; shared by the seed API and the WPS 1.0.0 adapter."""
+
+    def __init__(self, settings: WpsSettings, catalog: Catalog, client: redis.Redis) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.jobs = JobStore(client, settings.result_ttl)
+        self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
+
+    def check_href(self, name: str, href: str) -> None:
+        problem = href_problem(href, self.policy)
+        if problem:
+            raise InputError(name, problem)
+
+    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
+        from cloudgeo.wpsnode.jobs.celeryapp import submit
+
+        process = self.catalog.get(identifier)
+        plan = plan_inputs(process, inputs, outputs, self.check_href)
+        record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
+                           status=ACCEPTED, created=time.time(), plan=plan,
+                           inputs=inputs or {}, node=self.settings.node_id,
+                           timeLimit=self.settings.job_time_limit, message="queued")
+        self.jobs.create(record)
+        submit(record.jobId, record.timeLimit)
+        return record
+
+    def wait(self, record: JobRecord) -> JobRecord:
+        """Blocks until the job ends (or its time limit and grace pass)."""
+        deadline = time.monotonic() + record.timeLimit + DEADLINE_GRACE + 15
+        current = record
+        while time.monotonic() < deadline:
+            current = self.jobs.wait(record.jobId, min(30, deadline - time.monotonic())) \
+                or current
+            if current.status in FINISHED:
+                break
+        return current
+
+
+def create_app(settings: WpsSettings | None = None) -> Flask:
+    settings = settings or WpsSettings.from_env()
+    catalog = Catalog.load(settings.catalog_path)
+    client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+    service = JobService(settings, catalog, client)
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.extensions["cloudgeo.jobs"] = service
+
+    def failure(message: str, data=None) -> dict:
+        return wps_envelope(data, msg=message, success=False)
+
+    install_error_handlers(app, failure)
+    install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY)
+
+    @app.errorhandler(UnknownProcess)
+    def on_unknown_process(exc: UnknownProcess):
+        return json_error(failure, 404, f"no process '{exc.args[0]}' on this node; "
+                                        "GET /processes lists them", {"field": "identifier"})
+
+    @app.errorhandler(redis.RedisError)
+    def on_redis_down(exc: redis.RedisError):
+        return json_error(failure, 503, f"the job store is unreachable: {type(exc).__name__}",
+                          headers={"Retry-After": "5"})
+
+    @app.after_request
+    def name_the_node(response):
+        response.headers[NODE_HEADER] = settings.node_id
+        return response
+
+    @app.get("/processes")
+    def processes():
+        listed = catalog.summaries()
+        return jsonify(wps_envelope({"qgisVersion": catalog.qgis_version,
+                                     "count": len(listed), "processes": listed}))
+
+    @app.get("/processes/<path:identifier>")
+    def describe(identifier: str):
+        return jsonify(wps_envelope(catalog.get(identifier)))
+
+    @app.post("/jobs")
+    def execute():
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiError(400, "the body must be a JSON object with 'identifier' and "
+                                "'inputs'", field="body")
+        identifier = body.get("identifier")
+        if not isinstance(identifier, str) or not identifier:
+            raise ApiError(400, "'identifier' is required: the id of a process, e.g. "
+                                "'native:buffer'", field="identifier")
+        mode = body.get("mode", "sync")
+        if mode not in ("sync", "async"):
+            raise ApiError(400, f"'mode' must be 'sync' or 'async', not {mode!r}",
+                           field="mode")
+        inputs = body.get("inputs", {})
+        if not isinstance(inputs, dict):
+            raise ApiError(400, "'inputs' must be an object of input names to values",
+                           field="inputs")
+        outputs = body.get("outputs")
+        if outputs is not None and not isinstance(outputs, dict):
+            raise ApiError(400, "'outputs' must be an object of output names to "
+                                '{"format": ...}', field="outputs")
+        record = service.submit(identifier, inputs, outputs, mode)
+        if mode == "async":
+            return jsonify(wps_envelope({"JobId": record.jobId, "status": record.status,
+                                         "result": None}))
+        final = service.wait(record)
+        if final.status == SUCCEEDED:
+            return jsonify(wps_envelope(final.sync_response()))
+        if final.status not in FINISHED:
+            return json_error(failure, 504, f"job {final.jobId} is still {final.status}; "
+                                            f"poll GET /jobs/{final.jobId}",
+                              final.sync_response())
+        status = FAILURE_STATUS.get(final.failure or "internal", 500)
+        return json_error(failure, status, final.message, final.sync_response())
+
+    @app.get("/jobs/<job_id>")
+    @app.get("/job/<job_id>")
+    def job_status(job_id: str):
+        record = service.jobs.get(job_id)
+        if record is None:
+            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
+                           field="jobId")
+        return jsonify(wps_envelope(record.status_response()))
+
+    @app.get("/health")
+    def health():
+        try:
+            workers = live_workers(client, settings.node_id)
+        except redis.RedisError as exc:
+            return json_error(failure, 503, f"the job store is unreachable: {exc}")
+        data = {"node": settings.node_id, "processes": len(catalog.processes),
+                "qgisWorkers": len(workers),
+                "busyWorkers": sum(1 for w in workers.values() if w.get("busy"))}
+        if not workers:
+            return json_error(failure, 503, "no QGIS worker of this node is up yet", data)
+        return jsonify(wps_envelope(data, msg="ok"))
+
+    return app
