@@ -7,14 +7,20 @@ and all) at the end of the session; state lives under pytest's tmp folder.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from cloudgeo.client import upload_file
+from cloudgeo.localcluster.processes import free_port
+from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
 from cloudgeo.localcluster.services import ServiceProcess, file_service
+from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.storage.settings import S3Settings
 
@@ -48,3 +54,67 @@ def file_api(state_root: Path, file_s3: S3Settings) -> Iterator[ServiceProcess]:
     service = file_service(state_root / "file-service", file_s3).start()
     yield service
     service.stop()
+
+
+# -- the WPS node: Redis, the QGIS catalogue, a node with its QGIS workers ----------
+
+@pytest.fixture(scope="session")
+def redis_server(state_root: Path) -> Iterator[RedisServer]:
+    server = RedisServer(state_root / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def catalog_path(state_root: Path) -> Path:
+    """Every algorithm's description, made once from QGIS and shared by all test nodes."""
+    path = state_root / "catalog.json"
+    subprocess.run([sys.executable, "-m", "cloudgeo.wpsnode.catalog", str(path),
+                    str(state_root / "catalog-qgis")], check=True, capture_output=True)
+    return path
+
+
+def start_wps_node(state_root: Path, name: str, s3: S3Settings, redis_url: str,
+                   file_url: str, catalog: Path, **settings: str) -> ServiceProcess:
+    """A WPS node on a free port; `settings` are further CLOUDGEO_WPS_* values by suffix."""
+    port = free_port()
+    env = {
+        **s3.as_env(),
+        "CLOUDGEO_WPS_PORT": str(port),
+        "CLOUDGEO_WPS_NODE_ID": name,
+        "CLOUDGEO_REDIS_URL": redis_url,
+        "CLOUDGEO_PUBLIC_URL": file_url,
+        "CLOUDGEO_FILE_SERVICE_URL": file_url,
+        "CLOUDGEO_WPS_STATE_DIR": str(state_root / name),
+        "CLOUDGEO_WPS_CATALOG": str(catalog),
+        "CLOUDGEO_WPS_METRICS_DIR": str(state_root / name / "metrics"),
+        **{f"CLOUDGEO_WPS_{key.upper()}": value for key, value in settings.items()},
+    }
+    return ServiceProcess(name, "cloudgeo.wpsnode", state_root, env, port).start(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def dead_port() -> int:
+    """A port nothing listens on, which the test node nonetheless allows inputs from."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def wps_node(state_root, file_s3, file_api, redis_server, catalog_path, dead_port):
+    node = start_wps_node(state_root, "node-a", file_s3, redis_server.url, file_api.url,
+                          catalog_path,
+                          allowed_hosts=f"{file_api.url},http://127.0.0.1:{dead_port}")
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def samples(state_root: Path, file_api) -> dict[str, str]:
+    """Sample layers uploaded to the file service: name -> direct link."""
+    folder = state_root / "samples"
+    files = {
+        "points": point_shapefile_zip(folder, count=10, seed=1, name="point"),
+        "points2": point_shapefile_zip(folder, count=10, seed=2, name="point2"),
+        "bands": four_band_geotiff(folder),
+    }
+    return {key: upload_file(file_api.url, path)["url"] for key, path in files.items()}

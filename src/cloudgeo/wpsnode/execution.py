@@ -47,6 +47,7 @@ def _feedback(store: JobStore, job_id: str):
         def __init__(self) -> None:
             super().__init__()
             self.errors: list[str] = []
+            self.console: list[str] = []
             self._last = (0.0, -1)
             self.progressChanged.connect(self._progress)
 
@@ -59,6 +60,15 @@ def _feedback(store: JobStore, job_id: str):
         def reportError(self, error: str, fatalError: bool = False) -> None:
             self.errors.append(error.strip())
             super().reportError(error, fatalError)
+
+        def pushConsoleInfo(self, info: str) -> None:
+            # External tools (GDAL, GRASS, OTB) report their failures only here.
+            self.console = [*self.console[-19:], info.strip()]
+            super().pushConsoleInfo(info)
+
+        def failure_detail(self) -> str:
+            lines = [e for e in self.errors if e] or [line for line in self.console if line]
+            return "; ".join(lines[-5:])
 
     return JobFeedback()
 
@@ -100,7 +110,7 @@ class JobRunner:
                          message=exc.message)
         except InputError as exc:
             self._finish(record.identifier, job_id, started, FAILED, failure="input",
-                         message=exc.message)
+                         failureField=exc.name, message=exc.message)
         except Exception as exc:
             from celery.exceptions import SoftTimeLimitExceeded
 
@@ -148,8 +158,13 @@ class JobRunner:
         try:
             results = processing.run(identifier, params, context=context, feedback=feedback)
         except QgsProcessingException as exc:
-            detail = "; ".join(e for e in feedback.errors if e) or str(exc)
+            detail = feedback.failure_detail() or str(exc)
             raise JobFailed("execution", f"{identifier} failed: {detail}") from None
+        missing = [name for name, path in destinations.items() if not path.exists()]
+        if missing:  # external tools can fail without QGIS raising
+            detail = feedback.failure_detail() or "no error message"
+            raise JobFailed("execution", f"{identifier} failed: it produced no "
+                                         f"{', '.join(missing)} ({detail})")
         return self._publish(process, results, destinations, plan, identifier)
 
     def _materialize(self, name: str, kind: str, item: dict, folder: Path) -> str:
@@ -206,8 +221,7 @@ class JobRunner:
                 fmt = plan["destinations"][name]
                 if path.suffix == ".shp" or fmt == "zip":
                     path, fmt = _zip_folder(path if fmt == "zip" else path.parent), "zip"
-                output[name] = self._upload(path, fmt, identifier, name) if path.exists() \
-                    else None
+                output[name] = self._upload(path, fmt, identifier, name)
                 continue
             if name not in results:
                 continue

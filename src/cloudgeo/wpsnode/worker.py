@@ -83,3 +83,19 @@ def runner():
     if _runner is None:
         raise RuntimeError("this process is not a started QGIS worker")
     return _runner
+
+
+def record_timeout(settings: WpsSettings, job_id: str) -> None:
+    """Fails a job whose worker the pool killed at its time limit (runs in the pool parent)."""
+    from cloudgeo.wpsnode import metrics
+    from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED
+    from cloudgeo.wpsnode.jobs.store import JobStore
+
+    jobs = JobStore(redis.Redis.from_url(settings.redis_url), settings.result_ttl)
+    record = jobs.get(job_id)
+    if record is None or record.status in FINISHED:
+        return
+    jobs.finish(job_id, status=FAILED, failure="timeout",
+                message=f"the job exceeded its time limit of {record.timeLimit:g} s; its "
+                        "worker process was stopped and replaced")
+    metrics.JOBS.labels(record.identifier, FAILED).inc()

@@ -32,7 +32,19 @@ app.conf.update(
 )
 
 
-@app.task(name="cloudgeo.run_job")
+class JobTask(app.Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        """Runs in the pool's parent when a job hit its hard time limit and its
+        worker process was killed: the child can no longer record the failure."""
+        from celery.exceptions import TimeLimitExceeded
+
+        if isinstance(exc, TimeLimitExceeded) and args:
+            from cloudgeo.wpsnode.worker import record_timeout
+
+            record_timeout(settings, args[0])
+
+
+@app.task(name="cloudgeo.run_job", base=JobTask)
 def run_job(job_id: str) -> None:
     from cloudgeo.wpsnode.worker import runner
 
@@ -54,6 +66,7 @@ def stop_qgis_worker(**_) -> None:
 
 
 def submit(job_id: str, time_limit: float) -> None:
-    """Queues a job; the hard limit kills a worker stuck in C code past the soft one."""
-    run_job.apply_async(args=[job_id], soft_time_limit=time_limit,
-                        time_limit=time_limit + 10)
+    """Queues a job. Its time limit is a hard one: the pool kills the worker process
+    and starts another. (No soft limit: Celery raises it wherever Python happens to
+    run, which inside a QGIS progress callback would abort the whole process.)"""
+    run_job.apply_async(args=[job_id], time_limit=time_limit)

@@ -44,6 +44,7 @@ class JobRecord:
     percentCompleted: int = 0
     message: str = ""
     failure: str | None = None  # a FAILURE_STATUS key when status is failed
+    failureField: str | None = None  # the input at fault, for input failures
     output: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
 
@@ -70,8 +71,11 @@ class JobRecord:
         }
 
     def sync_response(self) -> dict[str, Any]:
-        """`data` of a sync POST /jobs (seed section 3)."""
-        return {"jobId": self.jobId, "status": self.status, **self.result_block()}
+        """`data` of a sync POST /jobs (seed section 3); names the input at fault, if any."""
+        data = {"jobId": self.jobId, "status": self.status, **self.result_block()}
+        if self.failureField:
+            data["field"] = self.failureField
+        return data
 
     def status_response(self) -> dict[str, Any]:
         """`data` of GET /jobs/{id} (seed section 4), with live progress while running."""

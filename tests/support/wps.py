@@ -1,0 +1,47 @@
+"""Calls to a WPS node and checks on what comes back."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import requests
+
+
+def execute(node_url: str, identifier: str, inputs: dict, **extra) -> requests.Response:
+    return requests.post(f"{node_url}/jobs", json={"identifier": identifier, "inputs": inputs,
+                                                   **extra}, timeout=300)
+
+
+def ref(href: str) -> dict:
+    return {"type": "reference", "href": href}
+
+
+def download(url: str, folder: Path | None = None) -> Path:
+    folder = folder or Path(tempfile.mkdtemp(prefix="cloudgeo-out-"))
+    response = requests.get(url, timeout=60)
+    response.raise_for_status()
+    path = folder / url.rsplit("/", 1)[-1]
+    path.write_bytes(response.content)
+    return path
+
+
+def vector_summary(path: Path) -> tuple[int, str, list]:
+    """(feature count, geometry type name, features' areas) of the first layer."""
+    from osgeo import ogr
+
+    source = ogr.Open(str(path) if path.suffix != ".zip" else f"/vsizip/{path}")
+    layer = source.GetLayer(0)
+    areas, kinds = [], set()
+    for feature in layer:
+        geometry = feature.GetGeometryRef()
+        kinds.add(ogr.GeometryTypeToName(geometry.GetGeometryType()))
+        areas.append(geometry.GetArea())
+    return layer.GetFeatureCount(), "/".join(sorted(kinds)), areas
+
+
+def raster_array(path: Path, band: int = 1):
+    from osgeo import gdal
+
+    dataset = gdal.Open(str(path))
+    return dataset.GetRasterBand(band).ReadAsArray().astype("float64")
