@@ -43,7 +43,8 @@ def install_error_handlers(app: Flask, envelope: FailureEnvelope) -> None:
         return json_error(envelope, 500, f"internal error: {type(exc).__name__}")
 
 
-def install_request_metrics(app: Flask, requests_total, latency) -> None:
+def install_request_metrics(app: Flask, requests_total, latency,
+                            extra_collectors: tuple = ()) -> None:
     """Counts requests by route template, method and status; times them; serves /metrics."""
 
     @app.before_request
@@ -60,5 +61,5 @@ def install_request_metrics(app: Flask, requests_total, latency) -> None:
 
     @app.get("/metrics")
     def metrics_endpoint():
-        body, content_type = exposition()
+        body, content_type = exposition(extra_collectors)
         return Response(body, content_type=content_type)

@@ -30,8 +30,8 @@ def mark_worker_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)
 
 
-def exposition() -> tuple[bytes, str]:
-    """The body and content type of a /metrics response."""
+def exposition(extra_collectors: tuple = ()) -> tuple[bytes, str]:
+    """The body and content type of a /metrics response (plus collectors read at scrape)."""
     from prometheus_client import (
         CONTENT_TYPE_LATEST,
         REGISTRY,
@@ -43,5 +43,11 @@ def exposition() -> tuple[bytes, str]:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    else:
+        registry = REGISTRY
+    body = generate_latest(registry)
+    for collector in extra_collectors:
+        extra = CollectorRegistry()
+        extra.register(collector)
+        body += generate_latest(extra)
+    return body, CONTENT_TYPE_LATEST

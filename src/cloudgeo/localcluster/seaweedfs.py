@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import urllib3
 from minio import Minio
 
 from cloudgeo.localcluster.processes import ManagedProcess, free_port, wait_until
@@ -79,9 +80,12 @@ class SeaweedFS:
         return self
 
     def client(self) -> Minio:
+        """A client that fails fast (no retries), for readiness polling."""
         s = self.settings
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=10),
+                                   retries=urllib3.Retry(total=0))
         return Minio(s.endpoint, access_key=s.access_key, secret_key=s.secret_key,
-                     secure=False, region=s.region)
+                     secure=False, region=s.region, http_client=http)
 
     def stop(self) -> None:
         if self.process:

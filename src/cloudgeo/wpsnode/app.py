@@ -15,9 +15,9 @@ from cloudgeo.wpsnode.catalog.store import Catalog, UnknownProcess
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy, href_problem
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, FAILURE_STATUS, FINISHED, SUCCEEDED, JobRecord
-from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore
+from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore, redis_client
 from cloudgeo.wpsnode.params import plan_inputs
-from cloudgeo.wpsnode.pool import live_workers
+from cloudgeo.wpsnode.pool import PoolCollector, live_workers
 from cloudgeo.wpsnode.settings import WpsSettings
 
 NODE_HEADER = "X-CloudGeo-Node"
@@ -65,7 +65,7 @@ class JobService:
 def create_app(settings: WpsSettings | None = None) -> Flask:
     settings = settings or WpsSettings.from_env()
     catalog = Catalog.load(settings.catalog_path)
-    client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+    client = redis_client(settings.redis_url)
     service = JobService(settings, catalog, client)
     app = Flask(__name__)
     app.json.sort_keys = False
@@ -75,7 +75,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         return wps_envelope(data, msg=message, success=False)
 
     install_error_handlers(app, failure)
-    install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY)
+    install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY,
+                            (PoolCollector(client, settings.node_id, settings.qgis_workers),))
 
     @app.errorhandler(UnknownProcess)
     def on_unknown_process(exc: UnknownProcess):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import redis
 
+from cloudgeo.wpsnode.jobs.store import redis_client
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.worker_keys import starts_key, workers_key
 
@@ -63,7 +64,7 @@ def start(settings: WpsSettings) -> None:
     from cloudgeo.wpsnode.qgis_runtime import start_qgis
 
     start_qgis(qgis_state_dir(settings))
-    client = redis.Redis.from_url(settings.redis_url)
+    client = redis_client(settings.redis_url)
     client.incr(starts_key(settings.node_id))
     _heartbeat = Heartbeat(client, settings.node_id)
     _runner = JobRunner(settings, client, _heartbeat)
@@ -91,7 +92,7 @@ def record_timeout(settings: WpsSettings, job_id: str) -> None:
     from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED
     from cloudgeo.wpsnode.jobs.store import JobStore
 
-    jobs = JobStore(redis.Redis.from_url(settings.redis_url), settings.result_ttl)
+    jobs = JobStore(redis_client(settings.redis_url), settings.result_ttl)
     record = jobs.get(job_id)
     if record is None or record.status in FINISHED:
         return

@@ -21,6 +21,16 @@ UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphan
 DEADLINE_GRACE = 30.0
 
 
+# Longer than the longest blocking wait below (redis-py's default is 5 s).
+SOCKET_TIMEOUT = 60
+WAIT_SLICE = 30
+
+
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=5,
+                                health_check_interval=30)
+
+
 class JobStore:
     def __init__(self, client: redis.Redis, result_ttl: float = 24 * 3600) -> None:
         self.redis = client
@@ -66,7 +76,8 @@ class JobStore:
 
     def wait(self, job_id: str, timeout: float) -> JobRecord | None:
         """Blocks until the job finishes or `timeout` passes; returns its record."""
-        self.redis.blpop([f"{self.key(job_id)}:done"], timeout=max(1, int(timeout)))
+        self.redis.blpop([f"{self.key(job_id)}:done"],
+                         timeout=max(1, min(WAIT_SLICE, int(timeout))))
         return self.get(job_id)
 
     def _apply_deadline(self, record: JobRecord) -> JobRecord:

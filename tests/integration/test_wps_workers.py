@@ -1,0 +1,112 @@
+"""QGIS worker pool resilience: crashes, time limits and recycling, on a node of its own."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.conftest import start_wps_node
+from tests.support.wps import execute, ref
+
+TIME_LIMIT = 8
+# About 4 million grid cells: tens of seconds of work on this machine.
+LONG_JOB = {"TYPE": 2, "EXTENT": "0,10000,0,10000 [EPSG:3857]", "HSPACING": 5,
+            "VSPACING": 5, "CRS": "EPSG:3857"}
+
+
+@pytest.fixture(scope="module")
+def fragile_node(state_root, file_s3, file_api, redis_server, catalog_path):
+    node = start_wps_node(state_root, "node-fragile", file_s3, redis_server.url, file_api.url,
+                          catalog_path, max_attempts="1", job_time_limit=str(TIME_LIMIT),
+                          max_jobs_per_worker="3")
+    yield node
+    node.stop()
+
+
+def metric(node_url: str, name: str) -> float:
+    text = requests.get(f"{node_url}/metrics", timeout=10).text
+    match = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def job(node_url: str, job_id: str) -> dict:
+    return requests.get(f"{node_url}/jobs/{job_id}", timeout=10).json()["data"]
+
+
+def running_worker_pid(node_url: str, job_id: str, redis_url: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+
+    def pid():
+        if job(node_url, job_id)["status"] != "running":
+            return None
+        worker = client.hget(f"cloudgeo:job:{job_id}", "worker")
+        return int(worker.decode().strip('"').rsplit("/", 1)[1]) if worker else None
+
+    return wait_for(pid, 30, "the long job to start")
+
+
+def test_a_crashed_worker_fails_only_its_own_job(fragile_node, samples, redis_server):
+    starts_before = metric(fragile_node.url, "cloudgeo_wps_worker_starts_total")
+    r = execute(fragile_node.url, "native:creategrid", LONG_JOB, mode="async")
+    long_id = r.json()["data"]["JobId"]
+    pid = running_worker_pid(fragile_node.url, long_id, redis_server.url)
+    # A quick job runs meanwhile on the other worker, and is unaffected.
+    quick: dict = {}
+    thread = threading.Thread(target=lambda: quick.update(
+        response=execute(fragile_node.url, "native:buffer", {"INPUT": ref(samples["points"])})))
+    thread.start()
+    os.kill(pid, signal.SIGSEGV)  # as a segfault in QGIS would
+    thread.join(60)
+    assert quick["response"].status_code == 200, quick["response"].text
+    final = wait_for(lambda: (lambda d: d if d["status"] == "failed" else None)(
+        job(fragile_node.url, long_id)), 30, "the crashed job to fail")
+    assert "died" in final["message"]
+    # The pool heals: a new worker replaces the dead one, and the node keeps serving.
+    wait_for(lambda: requests.get(f"{fragile_node.url}/health", timeout=5)
+             .json()["data"]["qgisWorkers"] == 2, 30, "the pool to be whole again")
+    assert metric(fragile_node.url, "cloudgeo_wps_worker_starts_total") > starts_before
+    r = execute(fragile_node.url, "native:buffer", {"INPUT": ref(samples["points"])})
+    assert r.status_code == 200
+
+
+def test_time_limit_fails_the_job_and_replaces_the_worker(fragile_node, samples):
+    started = time.monotonic()
+    r = execute(fragile_node.url, "native:creategrid", LONG_JOB)
+    elapsed = time.monotonic() - started
+    assert r.status_code == 504, r.text
+    assert f"time limit of {TIME_LIMIT} s" in r.json()["msg"]
+    assert elapsed < TIME_LIMIT + 10
+    r = execute(fragile_node.url, "native:buffer", {"INPUT": ref(samples["points"])})
+    assert r.status_code == 200
+
+
+def test_workers_are_recycled_after_n_jobs(fragile_node, samples):
+    before = metric(fragile_node.url, "cloudgeo_wps_worker_starts_total")
+    for _ in range(8):  # 3 jobs per worker: at least two replacements among 2 workers
+        r = execute(fragile_node.url, "native:buffer", {"INPUT": ref(samples["points"])})
+        assert r.status_code == 200
+    wait_for(lambda: metric(fragile_node.url, "cloudgeo_wps_worker_starts_total")
+             >= before + 2, 30, "recycled workers")
+    text = requests.get(f"{fragile_node.url}/metrics", timeout=10).text
+    assert 'cloudgeo_wps_jobs_total{process="native:buffer",status="succeeded"}' in text
+    assert "cloudgeo_wps_job_duration_seconds_bucket" in text
+    assert re.search(r'cloudgeo_wps_workers\{node="node-fragile",state="idle"\}', text)
+    assert "cloudgeo_wps_worker_restarts_total" in text
