@@ -22,9 +22,10 @@ LONG_JOB = {"TYPE": 2, "EXTENT": "0,10000,0,10000 [EPSG:3857]", "HSPACING": 5,
 
 @pytest.fixture(scope="module")
 def fragile_node(state_root, file_s3, file_api, redis_server, catalog_path):
+    """Its own queue, so its jobs run on its workers under its limits, not node-a's."""
     node = start_wps_node(state_root, "node-fragile", file_s3, redis_server.url, file_api.url,
-                          catalog_path, max_attempts="1", job_time_limit=str(TIME_LIMIT),
-                          max_jobs_per_worker="3")
+                          catalog_path, queue="fragile", max_attempts="1",
+                          job_time_limit=str(TIME_LIMIT), max_jobs_per_worker="3")
     yield node
     node.stop()
 

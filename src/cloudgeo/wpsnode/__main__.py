@@ -34,11 +34,9 @@ def ensure_catalog(settings: WpsSettings) -> None:
 
 
 def celery_worker(settings: WpsSettings) -> ManagedProcess:
-    from cloudgeo.wpsnode.jobs.celeryapp import QUEUE
-
     argv = [sys.executable, "-m", "celery", "-A", "cloudgeo.wpsnode.jobs.celeryapp:app",
             "worker", "--pool=prefork", f"--concurrency={settings.qgis_workers}",
-            f"--hostname={settings.node_id}@%h", f"--queues={QUEUE}",
+            f"--hostname={settings.node_id}@%h", f"--queues={settings.queue}",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
     return ManagedProcess("qgis-workers", argv, None, new_session=False)
 

@@ -34,6 +34,9 @@ CLOUDGEO_WPS_MAX_UNZIPPED_SIZE (default 4294967296)
     bytes an input zip may unpack to
 CLOUDGEO_WPS_CATALOG (default <state dir>/catalog.json)
     the process descriptions, made from QGIS at first start when missing
+CLOUDGEO_WPS_QUEUE (default cloudgeo.jobs)
+    the Redis queue this node's jobs go to and its QGIS workers take jobs from; nodes of
+    one cluster share it
 CLOUDGEO_REDIS_URL (default redis://127.0.0.1:6379/0)
     job store and queue
 CLOUDGEO_PUBLIC_URL (default http://127.0.0.1:9000)
@@ -114,9 +117,11 @@ class WpsSettings:
             max_unzipped_size=env_int(env, "CLOUDGEO_WPS_MAX_UNZIPPED_SIZE",
                                       d.max_unzipped_size, minimum=1),
             catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
+            queue=env_str(env, "CLOUDGEO_WPS_QUEUE", d.queue),
         )
 
     catalog_file: str = ""
+    queue: str = "cloudgeo.jobs"
 
     @property
     def catalog_path(self) -> Path:

@@ -12,12 +12,11 @@ from celery import Celery, signals
 
 from cloudgeo.wpsnode.settings import WpsSettings
 
-QUEUE = "cloudgeo.jobs"
 settings = WpsSettings.from_env()
 
 app = Celery("cloudgeo", broker=settings.redis_url, set_as_current=True)
 app.conf.update(
-    task_default_queue=QUEUE,
+    task_default_queue=settings.queue,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     task_ignore_result=True,  # results live in our own job records
