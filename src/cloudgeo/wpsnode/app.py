@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
+from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.catalog.store import Catalog, UnknownProcess
 from cloudgeo.wpsnode.errors import InputError
@@ -147,6 +149,26 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
             raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
                            field="jobId")
         return jsonify(wps_envelope(record.status_response()))
+
+    wps_service = None
+    wps_lock = threading.Lock()
+
+    @app.route("/wps", methods=["GET", "POST"])
+    def wps():
+        """WPS 1.0.0 (PyWPS); the 767 process objects are built on first use."""
+        nonlocal wps_service
+        if wps_service is None:
+            with wps_lock:
+                if wps_service is None:
+                    from cloudgeo.wpsnode.wps10 import WpsAdapter, configure_pywps, service_class
+
+                    configure_pywps(f"{settings.public_url}/api/wps/wps",
+                                    settings.state_dir / "pywps")
+                    adapter = WpsAdapter(service, ObjectStore(settings.s3),
+                                         settings.retrieve_url)
+                    wps_service = service_class()(adapter)
+        # PyWPS's Service is a WSGI application; its responses render lazily.
+        return Response.from_app(wps_service, request.environ)
 
     @app.get("/health")
     def health():

@@ -27,11 +27,15 @@ def _json_value(value: Any) -> Any:
 
 
 def _attr(param, name: str, default=None):
-    method = getattr(param, name, None)
-    if method is None:
+    """A parameter property, whether QGIS exposes it as a method or (Python providers
+    such as OTB's) as a plain attribute."""
+    value = getattr(param, name, None)
+    if value is None:
         return default
+    if not callable(value):
+        return value
     try:
-        return method()
+        return value()
     except TypeError:
         return default
 

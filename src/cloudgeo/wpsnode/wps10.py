@@ -1,0 +1,261 @@
+"""WPS 1.0.0 through PyWPS at /wps: every catalogue process as a PyWPS Process.
+
+PyWPS parses and answers the OGC XML (GetCapabilities, DescribeProcess, Execute
+by KVP and XML); each Execute is handed to the same JobService as the JSON API,
+so it runs on the same QGIS workers and returns the same object-storage links.
+Inputs by reference are passed on as hrefs (the workers fetch them through the
+inputs guard, PyWPS never does); inline inputs are stored first and passed as links.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cloudgeo.fileservice.names import new_id
+from cloudgeo.storage.files import stored_file_metadata
+from cloudgeo.storage.objectstore import ObjectStore
+from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
+from cloudgeo.wpsnode.errors import InputError
+from cloudgeo.wpsnode.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
+from cloudgeo.wpsnode.jobs.record import SUCCEEDED
+from cloudgeo.wpsnode.params import plan_inputs
+
+MAX_OCCURS = 100
+NUMERIC_OUTPUTS = {"outputNumber": "float", "outputBoolean": "boolean"}
+
+
+def configure_pywps(public_wps_url: str, workdir: Path) -> None:
+    from pywps import configuration
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    configuration.load_configuration([])
+    values = {
+        ("server", "url"): public_wps_url,
+        ("server", "outputurl"): public_wps_url,
+        ("server", "workdir"): str(workdir),
+        ("server", "outputpath"): str(workdir),
+        ("server", "maxsingleinputsize"): "1gb",
+        ("server", "maxrequestsize"): "1gb",
+        ("server", "parallelprocesses"): "-1",
+        ("logging", "level"): "WARNING",
+        ("logging", "database"): "sqlite:///:memory:",
+        ("metadata:main", "identification_title"): "CloudGeo WPS",
+        ("metadata:main", "identification_abstract"):
+            "Every QGIS processing algorithm as an OGC Web Processing Service",
+        ("metadata:main", "provider_name"): "CloudGeo",
+    }
+    for (section, option), value in values.items():
+        if not configuration.CONFIG.has_section(section):
+            configuration.CONFIG.add_section(section)
+        configuration.CONFIG.set(section, option, value)
+
+
+def _abstract(spec: dict[str, Any]) -> str:
+    parts = [spec.get("help", "")]
+    if spec.get("options"):
+        parts.append("Options (index or name): " + ", ".join(
+            f"{i}={o}" for i, o in enumerate(spec["options"])))
+    if spec.get("default") is not None:
+        parts.append(f"Default: {spec['default']}")
+    return " ".join(p for p in parts if p)
+
+
+def wps_inputs(process: dict[str, Any]) -> list:
+    from pywps import ComplexInput, Format, LiteralInput
+    from pywps.validator.mode import MODE
+
+    inputs = []
+    for spec in process["inputs"]:
+        kind = spec["dataType"]
+        if kind == UNSUPPORTED:
+            continue
+        min_occurs = 0 if spec["optional"] or spec.get("default") is not None else 1
+        multiple = MAX_OCCURS if spec.get("allowMultiple") else 1
+        common = {"identifier": spec["name"], "title": spec["title"] or spec["name"],
+                  "abstract": _abstract(spec), "min_occurs": min_occurs,
+                  "max_occurs": multiple, "mode": MODE.NONE}
+        if kind in REFERENCE_KINDS:
+            formats = [Format(m) for m in INPUT_MIMES[kind]]
+            inputs.append(ComplexInput(supported_formats=formats, **common))
+            continue
+        data_type = {"number": "integer" if spec.get("integer") else "float",
+                     "boolean": "boolean"}.get(kind, "string")
+        inputs.append(LiteralInput(data_type=data_type, **common))
+    return inputs
+
+
+def wps_outputs(process: dict[str, Any]) -> list:
+    from pywps import ComplexOutput, Format, LiteralOutput
+
+    outputs = []
+    for out in process["outputs"]:
+        title = out["title"] or out["name"]
+        if out["dataType"] in DESTINATION_KINDS:
+            formats = [Format(mime_for(f)) for f in out["formats"]]
+            outputs.append(ComplexOutput(out["name"], title, supported_formats=formats,
+                                         as_reference=True))
+        else:
+            outputs.append(LiteralOutput(out["name"], title,
+                                         data_type=NUMERIC_OUTPUTS.get(out["type"], "string")))
+    return outputs
+
+
+def raw_inputs(process: dict[str, Any], raw: dict[str, list[dict]],
+               inline_placeholder: str) -> dict[str, Any]:
+    """A parsed-but-unprocessed PyWPS request's inputs as seed inputs, for checking.
+
+    Inline complex values are stood in for by a link to our own storage: they are
+    stored (and so can be checked) only once the request is accepted.
+    """
+    specs = {s["name"]: s for s in process["inputs"]}
+    inputs: dict[str, Any] = {}
+    for name, items in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            inputs[name] = None  # unknown: plan_inputs names it
+            continue
+        values = []
+        for item in items:
+            if spec["dataType"] in REFERENCE_KINDS:
+                values.append({"type": "reference",
+                               "href": item.get("href") or inline_placeholder})
+            elif spec["dataType"] in ("json", "matrix"):
+                try:
+                    values.append(json.loads(item.get("data", "null")))
+                except ValueError:
+                    raise InputError(name, "must be JSON text") from None
+            else:
+                values.append(item.get("data"))
+        inputs[name] = values if spec.get("allowMultiple") else values[0]
+    return inputs
+
+
+def service_class():
+    """PyWPS's Service, checking a request's inputs before it is accepted.
+
+    Inside a running process PyWPS reports any failure as a generic ProcessFailed;
+    checked here, a bad input gets an ows:ExceptionReport (400) naming it instead.
+    """
+    from pywps import Service
+    from pywps.exceptions import InvalidParameterValue
+
+    class CheckingService(Service):
+        def __init__(self, adapter: WpsAdapter) -> None:
+            super().__init__(processes=adapter.processes())
+            self.adapter = adapter
+
+        def execute(self, identifier, wps_request, uuid):
+            if identifier in self.processes:
+                process = self.adapter.jobs.catalog.get(identifier)
+                placeholder = self.adapter.retrieve_url("inline.bin")
+                try:
+                    inputs = raw_inputs(process, wps_request.inputs, placeholder)
+                    plan_inputs(process, inputs, None, self.adapter.jobs.check_href)
+                except InputError as exc:
+                    raise InvalidParameterValue(exc.message, exc.name) from None
+            return super().execute(identifier, wps_request, uuid)
+
+    return CheckingService
+
+
+class WpsAdapter:
+    """Turns PyWPS requests into jobs and job results into PyWPS responses."""
+
+    def __init__(self, jobs, store: ObjectStore, retrieve_url) -> None:
+        self.jobs = jobs  # cloudgeo.wpsnode.app.JobService
+        self.store = store
+        self.retrieve_url = retrieve_url
+
+    def processes(self) -> list:
+        from pywps import Process
+
+        made = []
+        for process in self.jobs.catalog.processes.values():
+            made.append(Process(
+                self._handler(process), identifier=process["id"], title=process["title"],
+                abstract=process["description"][:2000], version=process["provider"],
+                inputs=wps_inputs(process), outputs=wps_outputs(process),
+                store_supported=True, status_supported=False))
+        return made
+
+    def _handler(self, process: dict[str, Any]):
+        def handle(request, response):
+            return self._execute(process, request, response)
+
+        return handle
+
+    def _store_inline(self, name: str, item) -> str:
+        """Inline complex data becomes a stored file, passed on as a link."""
+        mime = (item.data_format.mime_type if item.data_format else "") or ""
+        fmt = FORMAT_BY_MIME.get(mime.lower(), "bin")
+        data = item.data
+        if isinstance(data, str):
+            data = data.encode()
+        if not data:
+            raise InputError(name, "the inline value is empty")
+        with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as handle:
+            handle.write(data)
+            handle.flush()
+            file_id = new_id()
+            self.store.put_file(file_id, handle.name, mime or "application/octet-stream",
+                                stored_file_metadata(fmt, f"{name}.{fmt}"))
+        return self.retrieve_url(f"{file_id}.{fmt}")
+
+    def _inputs(self, process: dict[str, Any], request) -> dict[str, Any]:
+        specs = {s["name"]: s for s in process["inputs"]}
+        inputs: dict[str, Any] = {}
+        for name, given in request.inputs.items():
+            spec = specs.get(name)
+            if spec is None:
+                continue
+            values = []
+            for item in given:
+                if spec["dataType"] in REFERENCE_KINDS:
+                    href = item.url if item.prop == "url" else self._store_inline(name, item)
+                    values.append({"type": "reference", "href": href})
+                elif spec["dataType"] in ("json", "matrix") and isinstance(item.data, str):
+                    values.append(json.loads(item.data))
+                else:
+                    values.append(item.data)
+            inputs[name] = values if spec.get("allowMultiple") else values[0]
+        return inputs
+
+    def _execute(self, process: dict[str, Any], request, response):
+        from pywps.app.exceptions import ProcessError
+
+        outputs = {}
+        for name, wanted in (request.outputs or {}).items():
+            offered = next((o.get("formats", []) for o in process["outputs"]
+                            if o["name"] == name), [])
+            fmt = format_for(wanted.get("mimetype"), offered) if offered else None
+            if fmt:
+                outputs[name] = {"format": fmt}
+        try:
+            record = self.jobs.submit(process["id"], self._inputs(process, request), outputs)
+        except InputError as exc:  # an inline value, checked only now that it is stored
+            raise ProcessError(exc.message[:300], allowed_chars=_ALLOWED) from None
+        final = self.jobs.wait(record)
+        if final.status != SUCCEEDED:
+            raise ProcessError(final.message[:300], allowed_chars=_ALLOWED)
+        for name, value in final.output.items():
+            if name not in response.outputs:
+                continue
+            target = response.outputs[name]
+            if hasattr(target, "as_reference") and isinstance(value, str):
+                target.url = value
+                fmt = value.rsplit(".", 1)[-1]
+                target.data_format = next(
+                    (f for f in target.supported_formats if f.mime_type == mime_for(fmt)),
+                    target.data_format)
+            else:
+                target.data = value if not isinstance(value, list) else json.dumps(value)
+        response.update_status(final.message, 100)
+        return response
+
+
+# ProcessError keeps only these characters of a message.
+_ALLOWED = tuple(" .:!?=,;-_/'()[]{}\"<>+*%#@&|~^$0123456789abcdefghijklmnopqrstuvwxyz"
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
