@@ -80,7 +80,7 @@ def address_problem(address: str, private_allowed: bool) -> str | None:
         return f"{ip} is a cloud metadata address"
     if ip.is_link_local:
         return f"{ip} is a link-local address"
-    if ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+    if ip.is_multicast or ip.is_unspecified or (ip.is_reserved and not ip.is_loopback):
         return f"{ip} is not a unicast host address"
     if not private_allowed and (ip.is_private or ip.is_loopback or not ip.is_global):
         return f"{ip} is a private address and the host is not on the allow-list"
