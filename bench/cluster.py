@@ -1,0 +1,56 @@
+"""A throwaway local stack for benchmarks: SeaweedFS, Redis, file service, WPS nodes."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cloudgeo.localcluster.processes import free_port
+from cloudgeo.localcluster.redis_server import RedisServer
+from cloudgeo.localcluster.seaweedfs import SeaweedFS
+from cloudgeo.localcluster.services import ServiceProcess, file_service
+
+
+@dataclass
+class BenchStack:
+    root: Path
+    seaweed: SeaweedFS
+    redis: RedisServer
+    files: ServiceProcess
+    nodes: list[ServiceProcess] = field(default_factory=list)
+
+    def add_node(self, name: str, **settings: str) -> ServiceProcess:
+        port = free_port()
+        env = {**self.seaweed.settings.as_env(), "CLOUDGEO_WPS_PORT": str(port),
+               "CLOUDGEO_WPS_NODE_ID": name, "CLOUDGEO_REDIS_URL": self.redis.url,
+               "CLOUDGEO_PUBLIC_URL": self.files.url, "CLOUDGEO_FILE_SERVICE_URL": self.files.url,
+               "CLOUDGEO_WPS_STATE_DIR": str(self.root / name),
+               "CLOUDGEO_WPS_CATALOG": str(self.root / "catalog.json"),
+               "CLOUDGEO_WPS_METRICS_DIR": str(self.root / name / "metrics"),
+               **{f"CLOUDGEO_WPS_{k.upper()}": v for k, v in settings.items()}}
+        node = ServiceProcess(name, "cloudgeo.wpsnode", self.root, env, port).start(timeout=180)
+        self.nodes.append(node)
+        return node
+
+
+@contextlib.contextmanager
+def bench_stack(root: Path) -> Iterator[BenchStack]:
+    seaweed = SeaweedFS(root / "seaweedfs").start()
+    redis = RedisServer(root / "redis").start()
+    files = file_service(root / "file-service", seaweed.settings).start()
+    stack = BenchStack(root, seaweed, redis, files)
+    subprocess.run([sys.executable, "-m", "cloudgeo.wpsnode.catalog",
+                    str(root / "catalog.json"), str(root / "catalog-qgis")],
+                   check=True, capture_output=True)
+    try:
+        yield stack
+    finally:
+        for node in stack.nodes:
+            node.stop()
+        files.stop()
+        redis.stop()
+        seaweed.stop()
