@@ -23,6 +23,7 @@ from cloudgeo.localcluster.services import ServiceProcess, file_service
 from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.storage.settings import S3Settings
+from tests.support.httpserver import Routes, serve
 
 
 @pytest.fixture(scope="session")
@@ -100,10 +101,21 @@ def dead_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def wps_node(state_root, file_s3, file_api, redis_server, catalog_path, dead_port):
+def foreign_host() -> Iterator[tuple[str, Routes]]:
+    """An allowed host that is not our file service: (base URL, routes to fill in)."""
+    routes = Routes()
+    server = serve(routes)
+    yield f"http://127.0.0.1:{server.server_address[1]}", routes
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def wps_node(state_root, file_s3, file_api, redis_server, catalog_path, dead_port,
+             foreign_host):
+    allowed = f"{file_api.url},http://127.0.0.1:{dead_port},{foreign_host[0]}"
     node = start_wps_node(state_root, "node-a", file_s3, redis_server.url, file_api.url,
-                          catalog_path,
-                          allowed_hosts=f"{file_api.url},http://127.0.0.1:{dead_port}")
+                          catalog_path, allowed_hosts=allowed, max_input_size=str(1024**2))
     yield node
     node.stop()
 

@@ -125,3 +125,34 @@ def test_algorithm_failure_carries_its_own_message(wps_node, samples):
 def test_the_node_still_serves_after_all_that(wps_node, samples):
     r = execute(wps_node.url, "native:buffer", {"INPUT": ref(samples["points"])})
     assert r.status_code == 200 and r.json()["data"]["status"] == "succeeded"
+
+
+GEOJSON = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},'
+           b' "geometry": {"type": "Point", "coordinates": [1, 2]}}]}')
+
+
+def test_inputs_from_another_allowed_host_over_http(wps_node, foreign_host):
+    base, routes = foreign_host
+    routes["/layers/one.geojson"] = (200, {"Content-Type": "application/geo+json"}, GEOJSON)
+    r = execute(wps_node.url, "native:buffer", {"INPUT": ref(f"{base}/layers/one.geojson")})
+    assert r.status_code == 200, r.text
+
+
+def test_redirects_are_not_followed(wps_node, foreign_host, file_api):
+    base, routes = foreign_host
+    routes["/moved.geojson"] = (302, {"Location": f"{file_api.url}/api/file/find/x"}, b"")
+    r = execute(wps_node.url, "native:buffer", {"INPUT": ref(f"{base}/moved.geojson")})
+    assert_refused(r, 400, "INPUT", "redirects are not followed")
+
+
+def test_inputs_over_the_size_cap(wps_node, foreign_host):
+    base, routes = foreign_host
+    routes["/huge.geojson"] = (200, {}, b" " * (1024**2 + 1))  # node-a's cap is 1 MiB
+    r = execute(wps_node.url, "native:buffer", {"INPUT": ref(f"{base}/huge.geojson")})
+    assert_refused(r, 400, "INPUT", "larger than the 1048576-byte limit")
+
+
+def test_http_errors_of_the_input_host(wps_node, foreign_host):
+    base, _ = foreign_host
+    r = execute(wps_node.url, "native:buffer", {"INPUT": ref(f"{base}/nothing.geojson")})
+    assert_refused(r, 400, "INPUT", "HTTP 404")
