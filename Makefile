@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml scripts/install-system.sh
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[node,cluster,operator,dev]'
 	@touch $(STAMP)
 
+# A 3-node cluster on 127.0.0.1 (kept running afterwards: `.venv/bin/cloudgeo down`
+# stops it), then the seed's walkthrough through its gateway.
 run: install
-	@$(PY) -m cloudgeo.fileservice.devserver
+	@$(VENV)/bin/cloudgeo status >/dev/null 2>&1 || $(VENV)/bin/cloudgeo up --nodes 3
+	@$(VENV)/bin/cloudgeo walkthrough
+	@echo "The cluster keeps running: .venv/bin/cloudgeo status | logs | down"
 
 test: install
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -13,7 +13,8 @@ from cloudgeo.common.envsettings import env_int, env_str
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """`<PREFIX>_HOST`, `_PORT`, `_WORKERS`, `_THREADS`, `_METRICS_DIR` of one service."""
+    """`<PREFIX>_HOST`, `_PORT`, `_WORKERS`, `_THREADS`, `_METRICS_DIR`, `_TIMEOUT` and
+    `_ADVERTISE_URL` (default http://HOST:PORT) of one service."""
 
     host: str
     port: int
@@ -21,6 +22,11 @@ class ServerSettings:
     threads: int
     metrics_dir: str
     timeout: int = 120
+    advertise_url: str = ""  # how the gateway reaches this instance
+
+    @property
+    def url(self) -> str:
+        return self.advertise_url or f"http://{self.host}:{self.port}"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], prefix: str, *, port: int,
@@ -35,6 +41,7 @@ class ServerSettings:
             threads=env_int(env, f"{prefix}_THREADS", threads, minimum=1),
             metrics_dir=env_str(env, f"{prefix}_METRICS_DIR", default_metrics),
             timeout=env_int(env, f"{prefix}_TIMEOUT", cls.timeout, minimum=1),
+            advertise_url=env_str(env, f"{prefix}_ADVERTISE_URL", "").rstrip("/"),
         )
 
     @property
@@ -64,11 +71,13 @@ def return_large_buffers_to_the_os(threshold: int = 1024 * 1024) -> None:
 
 
 def serve(app_factory: Callable[[], Any], server: ServerSettings,
-          extra_options: Mapping[str, Any] | None = None, reset_metrics: bool = True) -> None:
+          extra_options: Mapping[str, Any] | None = None, reset_metrics: bool = True,
+          registration: tuple[str, str] | None = None) -> None:
     """Runs app_factory's WSGI app under gunicorn (threaded workers) until signalled.
 
     reset_metrics=False when the caller already prepared the metrics directory and
-    started other processes that write to it.
+    started other processes that write to it. registration=(service, instance id)
+    registers the instance once it listens and deregisters it when gunicorn exits.
     """
     from gunicorn.app.base import BaseApplication
 
@@ -80,6 +89,22 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
 
     def child_exit(_arbiter, worker) -> None:
         mark_worker_dead(worker.pid)
+
+    registrars = []
+
+    def when_ready(_arbiter) -> None:
+        if registration:
+            import os
+
+            from cloudgeo.registry.registrar import start_registration
+
+            registrar = start_registration(os.environ, *registration, server.url)
+            if registrar:
+                registrars.append(registrar)
+
+    def on_exit(_arbiter) -> None:
+        for registrar in registrars:
+            registrar.stop()
 
     options = {
         "bind": server.bind,
@@ -96,6 +121,8 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
         # on one machine would fight over it, and nothing of ours uses it.
         "control_socket_disable": True,
         "child_exit": child_exit,
+        "when_ready": when_ready,
+        "on_exit": on_exit,
         **(extra_options or {}),
     }
 

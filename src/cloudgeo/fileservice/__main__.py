@@ -6,6 +6,7 @@ import logging
 
 from cloudgeo.common.server import serve
 from cloudgeo.fileservice.settings import FileServiceSettings
+from cloudgeo.registry.names import FILE_SERVICE
 
 
 def main() -> None:
@@ -17,7 +18,9 @@ def main() -> None:
 
         return create_app(settings)
 
-    serve(app_factory, settings.server)
+    server = settings.server
+    serve(app_factory, server,
+          registration=(FILE_SERVICE, f"{FILE_SERVICE}-{server.host}-{server.port}"))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import redis
 from cloudgeo.common.metrics import reset_multiprocess_dir
 from cloudgeo.common.server import serve
 from cloudgeo.localcluster.processes import ManagedProcess
+from cloudgeo.registry.names import WPS_SERVICE
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.worker_keys import starts_key
 
@@ -61,7 +62,8 @@ def main() -> None:
         return create_app(settings)
 
     try:
-        serve(app_factory, settings.server, reset_metrics=False)
+        serve(app_factory, settings.server, reset_metrics=False,
+              registration=(WPS_SERVICE, settings.node_id))
     finally:
         workers.stop()
 

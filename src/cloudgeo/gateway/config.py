@@ -1,0 +1,117 @@
+"""Traefik v3 configuration, rendered from settings: pure functions, no I/O.
+
+Static configuration: entry points (the gateway, and metrics on their own port),
+providers (Redis or Consul Catalog for the registered servers, a file for the
+routes), Prometheus metrics, ping. Dynamic configuration (the file provider):
+the seed's routes `/api/wps/**` (prefix stripped) and `/api/file/**`, a retry
+middleware, and no buffering middleware, so bodies stream. The servers behind
+each route come from the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, WPS_SERVICE
+
+REDIS_ROOT_KEY = "traefik"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    metrics_port: int = 9091
+    registry: str = "redis"  # or "consul"
+    redis_endpoint: str = "127.0.0.1:6379"
+    redis_db: int = 0
+    consul_endpoint: str = "127.0.0.1:8500"
+    dynamic_file: str = "dynamic.yaml"
+    retry_attempts: int = 3
+    log_level: str = "INFO"
+    access_log: bool = False
+
+
+def provider_suffix(settings: GatewaySettings) -> str:
+    return "redis" if settings.registry == "redis" else "consulcatalog"
+
+
+def static_config(settings: GatewaySettings) -> dict[str, Any]:
+    providers: dict[str, Any] = {"file": {"filename": settings.dynamic_file, "watch": True}}
+    if settings.registry == "redis":
+        providers["redis"] = {"endpoints": [settings.redis_endpoint], "rootKey": REDIS_ROOT_KEY,
+                              "db": settings.redis_db}
+    elif settings.registry == "consul":
+        providers["consulCatalog"] = {
+            "endpoint": {"address": settings.consul_endpoint},
+            "exposedByDefault": False,
+            "refreshInterval": "2s",
+        }
+    else:
+        raise ValueError(f"registry must be 'redis' or 'consul', not {settings.registry!r}")
+    config: dict[str, Any] = {
+        "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
+        "entryPoints": {
+            "web": {
+                "address": f"{settings.host}:{settings.port}",
+                # Uploads of 1 GiB take minutes on slow links: no read deadline.
+                "transport": {"respondingTimeouts": {"readTimeout": "0s", "writeTimeout": "0s",
+                                                     "idleTimeout": "180s"}},
+            },
+            "metrics": {"address": f"{settings.host}:{settings.metrics_port}"},
+        },
+        "providers": providers,
+        "metrics": {"prometheus": {"entryPoint": "metrics", "addServicesLabels": True,
+                                   "addRoutersLabels": True, "addEntryPointsLabels": True}},
+        "ping": {"entryPoint": "metrics"},
+        "log": {"level": settings.log_level},
+    }
+    if settings.access_log:
+        config["accessLog"] = {}
+    return config
+
+
+def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
+    """Routes and middlewares; services are `<name>@<registry provider>`."""
+    provider = provider_suffix(settings)
+    return {"http": {
+        "routers": {
+            "wps": {"rule": "PathPrefix(`/api/wps`)", "entryPoints": ["web"],
+                    "service": f"{WPS_SERVICE}@{provider}",
+                    "middlewares": ["wps-strip-prefix", "retry-on-dead-node"]},
+            "files": {"rule": "PathPrefix(`/api/file`)", "entryPoints": ["web"],
+                      "service": f"{FILE_SERVICE}@{provider}",
+                      "middlewares": ["retry-on-dead-node"]},
+        },
+        "middlewares": {
+            "wps-strip-prefix": {"stripPrefix": {"prefixes": ["/api/wps"]}},
+            # Reissues a request whose server could not be reached (connection
+            # refused or reset before any answer), on another server.
+            "retry-on-dead-node": {"retry": {"attempts": settings.retry_attempts,
+                                             "initialInterval": "50ms"}},
+        },
+    }}
+
+
+def server_keys(service: str, server_id: str, url: str) -> dict[str, str]:
+    """Traefik Redis-provider keys announcing one server of a service."""
+    base = f"{REDIS_ROOT_KEY}/http/services/{service}/loadbalancer"
+    return {f"{base}/servers/{server_id}/url": url}
+
+
+def service_keys(service: str, health_interval: str = "1s",
+                 health_timeout: str = "1s") -> dict[str, str]:
+    """Keys for the service itself: the active health check that evicts dead servers."""
+    base = f"{REDIS_ROOT_KEY}/http/services/{service}/loadbalancer"
+    return {f"{base}/healthcheck/path": HEALTH_PATH,
+            f"{base}/healthcheck/interval": health_interval,
+            f"{base}/healthcheck/timeout": health_timeout,
+            f"{base}/passhostheader": "true"}
+
+
+def consul_tags(service: str, health_interval: str = "1s") -> list[str]:
+    """Consul Catalog tags that give Traefik the same service and health check."""
+    base = f"traefik.http.services.{service}.loadbalancer"
+    return ["traefik.enable=true", f"{base}.healthcheck.path={HEALTH_PATH}",
+            f"{base}.healthcheck.interval={health_interval}"]

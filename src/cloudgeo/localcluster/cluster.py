@@ -1,0 +1,270 @@
+"""A whole CloudGeo on one machine: Redis, SeaweedFS, file service, Traefik, N WPS nodes.
+
+`up` starts every component detached (own session, own log), waits for each to
+be ready, and records pids and ports in <state>/cluster.json; `down` stops what
+that file names, and only that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import requests
+
+from cloudgeo.gateway.config import GatewaySettings
+from cloudgeo.gateway.files import traefik_binary, write_config
+from cloudgeo.localcluster.processes import ManagedProcess, port_is_free, wait_until
+from cloudgeo.localcluster.redis_server import RedisServer
+from cloudgeo.localcluster.seaweedfs import SeaweedFS
+from cloudgeo.registry.names import WPS_SERVICE
+
+STATE_FILE = "cluster.json"
+
+
+class ClusterError(RuntimeError):
+    pass
+
+
+@dataclass
+class ClusterPorts:
+    gateway: int = 9000
+    gateway_metrics: int = 9091
+    file_service: int = 8800
+    first_node: int = 8001
+    redis: int = 6379
+    s3: int = 9100
+
+
+@dataclass
+class Component:
+    name: str
+    pid: int
+    log: str
+    health: str  # URL answering 200 when healthy, or "redis://..." / "s3://..."
+
+
+@dataclass
+class ClusterState:
+    nodes: int
+    ports: ClusterPorts
+    components: list[Component] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def save(self, folder: Path) -> None:
+        (folder / STATE_FILE).write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> ClusterState | None:
+        path = folder / STATE_FILE
+        if not path.exists():
+            return None
+        raw = json.loads(path.read_text())
+        return cls(nodes=raw["nodes"], ports=ClusterPorts(**raw["ports"]),
+                   components=[Component(**c) for c in raw["components"]],
+                   started=raw["started"])
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def component_health(component: Component) -> str:
+    if not pid_alive(component.pid):
+        return "stopped"
+    if component.health.startswith("http"):
+        try:
+            status = requests.get(component.health, timeout=3).status_code
+        except requests.RequestException:
+            return "unreachable"
+        return "healthy" if status == 200 else f"unhealthy (HTTP {status})"
+    return "running"
+
+
+class Cluster:
+    def __init__(self, state_dir: Path, report: Callable[[str], None] = print) -> None:
+        self.dir = Path(state_dir).resolve()
+        self.report = report
+
+    # -- up --------------------------------------------------------------------
+    def up(self, nodes: int = 3, ports: ClusterPorts | None = None,
+           qgis_workers: int = 2) -> ClusterState:
+        current = ClusterState.load(self.dir)
+        if current and any(pid_alive(c.pid) for c in current.components):
+            raise ClusterError(f"a cluster is already running from {self.dir} (gateway "
+                               f"{current.gateway_url}); `cloudgeo down` stops it")
+        ports = ports or ClusterPorts()
+        wanted = {"gateway": ports.gateway, "gateway metrics": ports.gateway_metrics,
+                  "file service": ports.file_service, "redis": ports.redis, "S3": ports.s3,
+                  **{f"node {i + 1}": ports.first_node + i for i in range(nodes)}}
+        busy = [f"{name} ({port})" for name, port in wanted.items() if not port_is_free(port)]
+        if busy:
+            raise ClusterError("ports already in use: " + ", ".join(busy))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "logs").mkdir(exist_ok=True)
+        state = ClusterState(nodes=nodes, ports=ports)
+        try:
+            self._start_all(state, qgis_workers)
+        except Exception:
+            self.report("start-up failed; stopping what was started")
+            self._stop_components(state.components)
+            (self.dir / STATE_FILE).unlink(missing_ok=True)
+            raise
+        return state
+
+    def _step(self, what: str, action: Callable[[], None]) -> None:
+        started = time.monotonic()
+        self.report(f"  {what} ...")
+        action()
+        self.report(f"  {what}: ready in {time.monotonic() - started:.1f} s")
+
+    def _start_all(self, state: ClusterState, qgis_workers: int) -> None:
+        ports = state.ports
+        logs = self.dir / "logs"
+
+        redis_server = RedisServer(self.dir / "redis", ports.redis)
+        self._step(f"Redis on 127.0.0.1:{ports.redis}", redis_server.start)
+        self._record(state, "redis", redis_server.process, f"redis://127.0.0.1:{ports.redis}")
+
+        seaweed = SeaweedFS(self.dir / "seaweedfs", ports.s3)
+        self._step(f"SeaweedFS S3 on 127.0.0.1:{ports.s3}", seaweed.start)
+        self._record(state, "seaweedfs", seaweed.process, f"s3://127.0.0.1:{ports.s3}")
+
+        gateway = state.gateway_url
+        common = {**seaweed.settings.as_env(), "CLOUDGEO_REDIS_URL": redis_server.url,
+                  "CLOUDGEO_REGISTRY": "redis", "CLOUDGEO_PUBLIC_URL": gateway,
+                  "CLOUDGEO_FILE_SERVICE_URL": f"http://127.0.0.1:{ports.file_service}"}
+
+        files = self._service("file-service", "cloudgeo.fileservice", logs, {
+            **common, "CLOUDGEO_FILE_PORT": str(ports.file_service),
+            "CLOUDGEO_FILE_METRICS_DIR": str(self.dir / "metrics" / "file-service")})
+        health = f"http://127.0.0.1:{ports.file_service}/health"
+        self._step(f"file service on 127.0.0.1:{ports.file_service}",
+                   lambda: wait_until(lambda: _ok(health), 60, "file service", files))
+        self._record(state, "file-service", files, health)
+
+        config = write_config(self.dir / "gateway", GatewaySettings(
+            port=ports.gateway, metrics_port=ports.gateway_metrics,
+            redis_endpoint=f"127.0.0.1:{ports.redis}"))
+        traefik = ManagedProcess("gateway", [traefik_binary(), f"--configFile={config}"],
+                                 logs / "gateway.log", cwd=self.dir / "gateway").start()
+        ping = f"http://127.0.0.1:{ports.gateway_metrics}/ping"
+        self._step(f"gateway (Traefik) on 127.0.0.1:{ports.gateway}",
+                   lambda: wait_until(lambda: _ok(ping), 30, "Traefik", traefik))
+        self._record(state, "gateway", traefik, ping)
+
+        catalog = self.dir / "catalog.json"
+        if not catalog.exists():
+            self._step("describing the QGIS algorithms (once)", lambda: subprocess.run(
+                [sys.executable, "-m", "cloudgeo.wpsnode.catalog", str(catalog),
+                 str(self.dir / "catalog-qgis")], check=True, capture_output=True))
+        started = []
+        for index in range(state.nodes):
+            port = ports.first_node + index
+            name = f"wps-node-{index + 1}"
+            node = self._service(name, "cloudgeo.wpsnode", logs, {
+                **common, "CLOUDGEO_WPS_PORT": str(port), "CLOUDGEO_WPS_NODE_ID": name,
+                "CLOUDGEO_WPS_STATE_DIR": str(self.dir / "nodes" / name),
+                "CLOUDGEO_WPS_CATALOG": str(catalog),
+                "CLOUDGEO_WPS_QGIS_WORKERS": str(qgis_workers),
+                "CLOUDGEO_WPS_METRICS_DIR": str(self.dir / "metrics" / name)})
+            started.append((name, port, node))
+            self._record(state, name, node, f"http://127.0.0.1:{port}/health")
+        for name, port, node in started:
+            health = f"http://127.0.0.1:{port}/health"
+            self._step(f"{name} on 127.0.0.1:{port} (QGIS workers)",
+                       lambda health=health, node=node, name=name: wait_until(
+                           lambda: _ok(health), 180, name, node))
+        self._step(f"{state.nodes} nodes in the gateway's rotation",
+                   lambda: wait_until(lambda: self._in_rotation(state) >= state.nodes, 60,
+                                      "gateway rotation", traefik))
+
+    def _service(self, name: str, module: str, logs: Path, env: dict) -> ManagedProcess:
+        return ManagedProcess(name, [sys.executable, "-m", module], logs / f"{name}.log",
+                              env={**os.environ, **env}).start()
+
+    def _record(self, state: ClusterState, name: str, process: ManagedProcess | None,
+                health: str) -> None:
+        assert process is not None
+        state.components.append(Component(name, process.pid, str(process.log_path), health))
+        state.save(self.dir)
+
+    @staticmethod
+    def _in_rotation(state: ClusterState) -> int:
+        text = requests.get(f"http://127.0.0.1:{state.ports.gateway_metrics}/metrics",
+                            timeout=3).text
+        return sum(1 for line in text.splitlines()
+                   if line.startswith("traefik_service_server_up")
+                   and f'service="{WPS_SERVICE}@redis"' in line and line.endswith(" 1"))
+
+    # -- down, status, logs ----------------------------------------------------
+    def down(self) -> list[str]:
+        state = ClusterState.load(self.dir)
+        if state is None:
+            return []
+        stopped = self._stop_components(state.components)
+        (self.dir / STATE_FILE).unlink(missing_ok=True)
+        return stopped
+
+    def _stop_components(self, components: list[Component]) -> list[str]:
+        stopped = []
+        # Nodes and services first, storage last, so nothing loses its backend mid-request.
+        for component in reversed(components):
+            if pid_alive(component.pid):
+                _stop_group(component.pid)
+                stopped.append(component.name)
+                self.report(f"  stopped {component.name}")
+        return stopped
+
+    def status(self) -> dict:
+        state = ClusterState.load(self.dir)
+        if state is None:
+            return {"running": False, "components": {}}
+        health = {c.name: component_health(c) for c in state.components}
+        return {"running": any(h != "stopped" for h in health.values()),
+                "gateway": state.gateway_url, "nodes": state.nodes, "components": health}
+
+    def log_path(self, component: str) -> Path:
+        state = ClusterState.load(self.dir)
+        names = [c.name for c in state.components] if state else []
+        if component not in names:
+            raise ClusterError(f"no component {component!r}; components: {', '.join(names)}")
+        return Path(next(c.log for c in state.components if c.name == component))
+
+
+def _ok(url: str) -> bool:
+    return requests.get(url, timeout=3).status_code == 200
+
+
+def _stop_group(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM to the component's process group, SIGKILL if it lingers."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
