@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--redis-port", type=int, default=defaults.redis)
     up.add_argument("--s3-port", type=int, default=defaults.s3)
     commands.add_parser("down", help="stop everything `up` started")
+    restart = commands.add_parser("restart", help="start a stopped or crashed service again")
+    restart.add_argument("component", help="e.g. wps-node-2, file-service")
     status = commands.add_parser("status", help="each component's health")
     status.add_argument("--json", action="store_true")
     logs = commands.add_parser("logs", help="the end of a component's log")
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             stopped = cluster.down()
             print("stopped: " + ", ".join(stopped) if stopped else "nothing was running")
+        elif args.command == "restart":
+            cluster.restart(args.component)
         elif args.command == "status":
             report = cluster.status()
             if args.json:

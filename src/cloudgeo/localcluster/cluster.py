@@ -50,6 +50,8 @@ class Component:
     pid: int
     log: str
     health: str  # URL answering 200 when healthy, or "redis://..." / "s3://..."
+    argv: list[str] = field(default_factory=list)  # how to start it again
+    env: dict[str, str] = field(default_factory=dict)  # what it adds to the environment
 
 
 @dataclass
@@ -156,13 +158,13 @@ class Cluster:
                   "CLOUDGEO_REGISTRY": "redis", "CLOUDGEO_PUBLIC_URL": gateway,
                   "CLOUDGEO_FILE_SERVICE_URL": f"http://127.0.0.1:{ports.file_service}"}
 
-        files = self._service("file-service", "cloudgeo.fileservice", logs, {
-            **common, "CLOUDGEO_FILE_PORT": str(ports.file_service),
-            "CLOUDGEO_FILE_METRICS_DIR": str(self.dir / "metrics" / "file-service")})
+        files_env = {**common, "CLOUDGEO_FILE_PORT": str(ports.file_service),
+                     "CLOUDGEO_FILE_METRICS_DIR": str(self.dir / "metrics" / "file-service")}
+        files = self._service("file-service", "cloudgeo.fileservice", logs, files_env)
         health = f"http://127.0.0.1:{ports.file_service}/health"
         self._step(f"file service on 127.0.0.1:{ports.file_service}",
                    lambda: wait_until(lambda: _ok(health), 60, "file service", files))
-        self._record(state, "file-service", files, health)
+        self._record(state, "file-service", files, health, files_env)
 
         config = write_config(self.dir / "gateway", GatewaySettings(
             port=ports.gateway, metrics_port=ports.gateway_metrics,
@@ -183,14 +185,15 @@ class Cluster:
         for index in range(state.nodes):
             port = ports.first_node + index
             name = f"wps-node-{index + 1}"
-            node = self._service(name, "cloudgeo.wpsnode", logs, {
+            node_env = {
                 **common, "CLOUDGEO_WPS_PORT": str(port), "CLOUDGEO_WPS_NODE_ID": name,
                 "CLOUDGEO_WPS_STATE_DIR": str(self.dir / "nodes" / name),
                 "CLOUDGEO_WPS_CATALOG": str(catalog),
                 "CLOUDGEO_WPS_QGIS_WORKERS": str(qgis_workers),
-                "CLOUDGEO_WPS_METRICS_DIR": str(self.dir / "metrics" / name)})
+                "CLOUDGEO_WPS_METRICS_DIR": str(self.dir / "metrics" / name)}
+            node = self._service(name, "cloudgeo.wpsnode", logs, node_env)
             started.append((name, port, node))
-            self._record(state, name, node, f"http://127.0.0.1:{port}/health")
+            self._record(state, name, node, f"http://127.0.0.1:{port}/health", node_env)
         for name, port, node in started:
             health = f"http://127.0.0.1:{port}/health"
             self._step(f"{name} on 127.0.0.1:{port} (QGIS workers)",
@@ -205,10 +208,28 @@ class Cluster:
                               env={**os.environ, **env}).start()
 
     def _record(self, state: ClusterState, name: str, process: ManagedProcess | None,
-                health: str) -> None:
+                health: str, env: dict[str, str] | None = None) -> None:
+        """Notes a started component; with `env` (what it adds) it can be restarted."""
         assert process is not None
-        state.components.append(Component(name, process.pid, str(process.log_path), health))
+        state.components.append(Component(name, process.pid, str(process.log_path), health,
+                                          process.argv if env else [], env or {}))
         state.save(self.dir)
+
+    def restart(self, name: str, timeout: float = 180) -> None:
+        """Starts a stopped (or crashed) service again, as `up` started it."""
+        state = ClusterState.load(self.dir)
+        component = next((c for c in state.components if c.name == name), None) \
+            if state else None
+        if component is None or not component.env:
+            raise ClusterError(f"no restartable component {name!r}")
+        if pid_alive(component.pid):
+            _stop_group(component.pid)
+        process = ManagedProcess(name, component.argv, Path(component.log),
+                                 env={**os.environ, **component.env}).start()
+        component.pid = process.pid
+        state.save(self.dir)
+        self._step(f"{name} again", lambda: wait_until(lambda: _ok(component.health),
+                                                       timeout, name, process))
 
     @staticmethod
     def _in_rotation(state: ClusterState) -> int:

@@ -20,7 +20,10 @@ class StartupFailed(RuntimeError):
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen there now (as servers do, with SO_REUSEADDR, so
+    connections lingering in TIME_WAIT do not count as a listener)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -18,11 +18,13 @@ from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy, href_problem
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, FAILURE_STATUS, FINISHED, SUCCEEDED, JobRecord
 from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore, redis_client
+from cloudgeo.wpsnode.jobs.watchdog import Watchdog
 from cloudgeo.wpsnode.params import plan_inputs
 from cloudgeo.wpsnode.pool import PoolCollector, live_workers
 from cloudgeo.wpsnode.settings import WpsSettings
 
 NODE_HEADER = "X-CloudGeo-Node"
+WATCH_INTERVAL = 3  # seconds between a sync waiter's checks that the job's node lives
 
 
 class JobService:
@@ -33,6 +35,18 @@ class JobService:
         self.catalog = catalog
         self.jobs = JobStore(client, settings.result_ttl)
         self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
+        self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue)
+
+    @staticmethod
+    def _enqueue(record: JobRecord) -> None:
+        from cloudgeo.wpsnode.jobs.celeryapp import submit
+
+        submit(record.jobId, record.timeLimit)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The job's record, after rescuing it if the node holding it died."""
+        record = self.jobs.get(job_id)
+        return self.watchdog.check(record) if record else None
 
     def check_href(self, name: str, href: str) -> None:
         problem = href_problem(href, self.policy)
@@ -40,16 +54,14 @@ class JobService:
             raise InputError(name, problem)
 
     def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
-        from cloudgeo.wpsnode.jobs.celeryapp import submit
-
         process = self.catalog.get(identifier)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
         record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
                            status=ACCEPTED, created=time.time(), plan=plan,
-                           inputs=inputs or {}, node=self.settings.node_id,
+                           inputs=inputs or {}, submittedTo=self.settings.node_id,
                            timeLimit=self.settings.job_time_limit, message="queued")
         self.jobs.create(record)
-        submit(record.jobId, record.timeLimit)
+        self._enqueue(record)
         return record
 
     def wait(self, record: JobRecord) -> JobRecord:
@@ -57,10 +69,11 @@ class JobService:
         deadline = time.monotonic() + record.timeLimit + DEADLINE_GRACE + 15
         current = record
         while time.monotonic() < deadline:
-            current = self.jobs.wait(record.jobId, min(30, deadline - time.monotonic())) \
-                or current
+            current = self.jobs.wait(record.jobId, min(WATCH_INTERVAL,
+                                                       deadline - time.monotonic())) or current
             if current.status in FINISHED:
                 break
+            current = self.watchdog.check(current)
         return current
 
 
@@ -144,7 +157,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     @app.get("/jobs/<job_id>")
     @app.get("/job/<job_id>")
     def job_status(job_id: str):
-        record = service.jobs.get(job_id)
+        record = service.get(job_id)
         if record is None:
             raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
                            field="jobId")

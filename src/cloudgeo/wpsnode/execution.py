@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 import zipfile
@@ -28,6 +29,7 @@ from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, SUCCEEDED
 from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.unpack import find_layers, safe_extract
+from cloudgeo.wpsnode.worker_keys import node_alive_key
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.5
@@ -89,6 +91,8 @@ class JobRunner:
         record = self.jobs.get(job_id)
         if record is None or record.status in FINISHED:
             return  # expired, dismissed, or already finished by an earlier delivery
+        if record.status == RUNNING and self._running_elsewhere(record):
+            return  # a duplicate delivery (a rescued job's old message) of a live run
         attempts = record.attempts + 1
         if attempts > self.settings.max_attempts:
             self._finish(record.identifier, job_id, 0.0, FAILED, failure="crashed",
@@ -130,6 +134,19 @@ class JobRunner:
             shutil.rmtree(folder, ignore_errors=True)
             self.heartbeat.busy_with = None
             self.heartbeat.jobs_done += 1
+
+    def _running_elsewhere(self, record) -> bool:
+        """Whether another live worker runs this job (so this delivery is a duplicate)."""
+        if record.node != self.settings.node_id:
+            return bool(self.jobs.redis.exists(node_alive_key(record.node)))
+        pid = int(record.worker.rsplit("/", 1)[-1] or 0) if record.worker else 0
+        if not pid or pid == self.heartbeat.pid:
+            return False
+        try:  # same node, same host: is that worker process still there?
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False  # it crashed; Celery gave us its job back
+        return True
 
     def _finish(self, identifier: str, job_id: str, started: float, status: str,
                 **fields: Any) -> None:

@@ -14,11 +14,15 @@ import redis
 
 from cloudgeo.wpsnode.jobs.store import redis_client
 from cloudgeo.wpsnode.settings import WpsSettings
-from cloudgeo.wpsnode.worker_keys import starts_key, workers_key
+from cloudgeo.wpsnode.worker_keys import node_alive_key, starts_key, workers_key
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
 HEARTBEAT_TTL = 15
+# The node's own heartbeat decides when its jobs are rescued: short, so a dead
+# node's jobs move on within seconds.
+NODE_HEARTBEAT_SECONDS = 1
+NODE_HEARTBEAT_TTL = 4
 
 _runner = None
 _heartbeat: Heartbeat | None = None
@@ -100,3 +104,34 @@ def record_timeout(settings: WpsSettings, job_id: str) -> None:
                 message=f"the job exceeded its time limit of {record.timeLimit:g} s; its "
                         "worker process was stopped and replaced")
     metrics.JOBS.labels(record.identifier, FAILED).inc()
+
+
+def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
+    """In the Celery main process (which runs no QGIS, so this thread always gets
+    its turn): announces that the node lives."""
+    client = redis_client(settings.redis_url)
+    key = node_alive_key(settings.node_id)
+
+    def beat() -> None:
+        while True:
+            try:
+                client.set(key, "1", ex=NODE_HEARTBEAT_TTL)
+            except redis.RedisError as exc:
+                log.warning("node heartbeat failed: %s", exc)
+            threading.Event().wait(NODE_HEARTBEAT_SECONDS)
+
+    thread = threading.Thread(target=beat, daemon=True, name="node-heartbeat")
+    thread.start()
+    return thread
+
+
+_main_client = None
+
+
+def note_queued(settings: WpsSettings, job_id: str) -> None:
+    from cloudgeo.wpsnode.jobs.store import JobStore
+
+    global _main_client
+    if _main_client is None:
+        _main_client = redis_client(settings.redis_url)
+    JobStore(_main_client).update(job_id, queuedOn=settings.node_id)

@@ -50,6 +50,22 @@ def run_job(job_id: str) -> None:
     runner().run(job_id)
 
 
+@signals.task_received.connect
+def note_holder(request=None, **_) -> None:
+    """In the node's main process: this node now holds the queued job's message."""
+    from cloudgeo.wpsnode.worker import note_queued
+
+    if request is not None and request.args:
+        note_queued(settings, request.args[0])
+
+
+@signals.worker_ready.connect
+def announce_node(**_) -> None:
+    from cloudgeo.wpsnode.worker import start_node_heartbeat
+
+    start_node_heartbeat(settings)
+
+
 @signals.worker_process_init.connect
 def start_qgis_worker(**_) -> None:
     from cloudgeo.wpsnode.worker import start

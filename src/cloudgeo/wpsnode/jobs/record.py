@@ -34,8 +34,10 @@ class JobRecord:
     created: float
     plan: dict[str, Any]
     inputs: dict[str, Any] = field(default_factory=dict)
-    node: str = ""
+    node: str = ""  # the node whose QGIS worker runs (or ran) it
     worker: str = ""  # node/pid of the QGIS worker running it
+    submittedTo: str = ""  # the node that accepted the request
+    queuedOn: str = ""  # the node whose Celery consumer holds the queued message
     started: float | None = None
     finished: float | None = None
     expires: float | None = None

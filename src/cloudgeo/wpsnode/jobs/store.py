@@ -55,7 +55,10 @@ class JobStore:
         return self._apply_deadline(record)
 
     def update(self, job_id: str, **fields: Any) -> None:
+        """Sets fields of an existing record (one that expired or was removed stays gone)."""
         key = self.key(job_id)
+        if not self.redis.exists(key):
+            return
         pipe = self.redis.pipeline()
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
         status = fields.get("status")

@@ -1,0 +1,264 @@
+"""A whole local cluster (`cloudgeo up`): Traefik, three WPS nodes, Redis, SeaweedFS and the
+file service, all real, on free 127.0.0.1 ports; requests go through the gateway."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from cloudgeo.cli import main as cloudgeo
+from cloudgeo.client import form_length, streamed_form
+from cloudgeo.localcluster.cluster import (
+    Cluster,
+    ClusterError,
+    ClusterPorts,
+    ClusterState,
+    pid_alive,
+)
+from cloudgeo.localcluster.processes import free_port, port_is_free
+from tests.support.streams import MIB, random_chunks
+
+
+@pytest.fixture(scope="module")
+def cluster(state_root, catalog_path):
+    folder = state_root / "cluster"
+    folder.mkdir()
+    shutil.copy(catalog_path, folder / "catalog.json")  # spares describing QGIS again
+    taken: set[int] = set()
+    ports = ClusterPorts(
+        gateway=free_port(taken=taken), gateway_metrics=free_port(taken=taken),
+        file_service=free_port(taken=taken), first_node=free_port(taken=taken,
+                                                                  offsets=(0, 1, 2)),
+        redis=free_port(taken=taken), s3=free_port(taken=taken))
+    local = Cluster(folder, report=lambda _: None)
+    state = local.up(nodes=3, ports=ports)
+    yield local, state
+    local.down()
+
+
+def upload(gateway: str, path: Path) -> str:
+    with open(path, "rb") as handle:
+        r = requests.put(f"{gateway}/api/file/upload", files={"file": (path.name, handle)},
+                         timeout=60)
+    r.raise_for_status()
+    return r.json()["data"]["url"]
+
+
+@pytest.fixture(scope="module")
+def points_link(cluster, state_root):
+    from cloudgeo.samples import point_shapefile_zip
+
+    _, state = cluster
+    return upload(state.gateway_url, point_shapefile_zip(state_root / "cluster-data"))
+
+
+def buffer(gateway: str, link: str) -> requests.Response:
+    return requests.post(f"{gateway}/api/wps/jobs", timeout=120, json={
+        "identifier": "native:buffer",
+        "inputs": {"INPUT": {"type": "reference", "href": link}, "DISTANCE": 10}})
+
+
+def test_status_names_every_component(cluster, capsys):
+    local, _ = cluster
+    assert cloudgeo(["--state", str(local.dir), "status"]) == 0
+    out = capsys.readouterr().out
+    for name in ("redis", "seaweedfs", "file-service", "gateway", "wps-node-1", "wps-node-2",
+                 "wps-node-3"):
+        assert name in out
+    assert "unhealthy" not in out and "stopped" not in out
+
+
+def test_a_second_up_says_so(cluster):
+    local, state = cluster
+    with pytest.raises(ClusterError, match="already running"):
+        local.up(nodes=3, ports=state.ports)
+
+
+def test_seed_load_spreads_across_the_nodes(cluster, points_link):
+    _, state = cluster
+
+    def client(_: int) -> list[str]:
+        nodes = []
+        for _ in range(3):
+            r = buffer(state.gateway_url, points_link)
+            assert r.status_code == 200, r.text
+            nodes.append(r.headers["X-CloudGeo-Node"])
+        return nodes
+
+    with ThreadPoolExecutor(12) as pool:
+        served = Counter(n for batch in pool.map(client, range(12)) for n in batch)
+    assert set(served) == {"wps-node-1", "wps-node-2", "wps-node-3"}
+    assert all(10 <= count <= 14 for count in served.values()), served
+
+
+def test_outputs_download_through_the_gateway(cluster, points_link):
+    _, state = cluster
+    link = buffer(state.gateway_url, points_link).json()["data"]["output"]["OUTPUT"]
+    assert link.startswith(f"{state.gateway_url}/api/file/retrieve/")
+    assert requests.get(link, timeout=30).content[:15] == b"SQLite format 3"
+
+
+def in_rotation(state, port: int) -> bool:
+    text = requests.get(f"http://127.0.0.1:{state.ports.gateway_metrics}/metrics",
+                        timeout=5).text
+    return f'url="http://127.0.0.1:{port}"}} 1' in text
+
+
+def load_while(action, state, link, seconds_before=2.0, seconds_after=5.0):
+    """Six clients send sync jobs through the gateway; `action` happens meanwhile.
+    Returns (when the action happened, [(started, finished, status)])."""
+    results: list[tuple[float, float, int]] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                status = buffer(state.gateway_url, link).status_code
+            except requests.RequestException:
+                status = 0
+            results.append((started, time.monotonic(), status))
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds_before)
+    acted = time.monotonic()
+    action()
+    time.sleep(seconds_after)
+    stop.set()
+    for thread in threads:
+        thread.join(120)
+    return acted, results
+
+
+def node_pid(local, name: str) -> int:
+    return next(c.pid for c in ClusterState.load(local.dir).components if c.name == name)
+
+
+def rejoin(local, state, name: str, port: int, link: str) -> None:
+    local.restart(name)
+    deadline = time.monotonic() + 30
+    while not in_rotation(state, port):
+        assert time.monotonic() < deadline, f"{name} did not rejoin the rotation"
+        time.sleep(0.2)
+    served = {buffer(state.gateway_url, link).headers["X-CloudGeo-Node"] for _ in range(9)}
+    assert name in served
+
+
+def test_a_node_stopped_under_load_costs_no_request(cluster, points_link):
+    local, state = cluster
+    port = state.ports.first_node + 1
+    _, results = load_while(lambda: os.killpg(node_pid(local, "wps-node-2"), signal.SIGTERM),
+                            state, points_link)
+    assert len(results) > 20
+    assert Counter(status for _, _, status in results) == {200: len(results)}
+    assert not in_rotation(state, port)
+    rejoin(local, state, "wps-node-2", port, points_link)
+
+
+def test_a_node_killed_under_load_fails_only_requests_it_was_answering(cluster, points_link):
+    """kill -9: Traefik retries a request the dead node never received, but not one
+    already written to it (it cannot know whether a POST took effect): requests in
+    flight, and those sent on its pooled connections until the health check drops it
+    (1 s interval, 1 s timeout), get 502. Every later request succeeds and none hangs:
+    jobs the dead node held are taken over by the others."""
+    local, state = cluster
+    port = state.ports.first_node + 2
+    killed, results = load_while(
+        lambda: os.killpg(node_pid(local, "wps-node-3"), signal.SIGKILL), state, points_link)
+    failed = [(start, end) for start, end, status in results if status != 200]
+    assert len(results) > 20
+    eviction = 2.5  # health-check interval + timeout, and some slack
+    assert all(start < killed + eviction for start, _ in failed), (killed, failed)
+    assert len([r for r in results if r[0] > killed + eviction]) > 10
+    assert all(end - start < 30 for start, end, _ in results)
+    assert not in_rotation(state, port)
+    rejoin(local, state, "wps-node-3", port, points_link)
+
+
+@pytest.mark.slow
+def test_one_gib_through_the_gateway(cluster):
+    _, state = cluster
+    size = 1024 * MIB
+    sent, received = hashlib.sha256(), hashlib.sha256()
+    body, content_type = streamed_form(random_chunks(size, sent), "big.tif")
+    request = requests.Request("PUT", f"{state.gateway_url}/api/file/upload", data=body,
+                               headers={"Content-Type": content_type}).prepare()
+    del request.headers["Transfer-Encoding"]
+    request.headers["Content-Length"] = str(form_length(size, "big.tif"))
+    with requests.Session() as session:
+        r = session.send(request, timeout=600)
+    assert r.status_code == 200, r.text
+    info = r.json()["data"]
+    with requests.get(info["url"], stream=True, timeout=600) as download:
+        for chunk in download.iter_content(MIB):
+            received.update(chunk)
+    assert info["length"] == size
+    assert received.hexdigest() == sent.hexdigest()
+    requests.delete(f"{state.gateway_url}/api/file/delete/{info['name']}", timeout=60)
+
+
+def test_prometheus_scrapes_gateway_nodes_and_file_service(cluster, points_link, tmp_path):
+    _, state = cluster
+    port = free_port()
+    nodes = [f"127.0.0.1:{state.ports.first_node + i}" for i in range(3)]
+    (tmp_path / "prometheus.yml").write_text(f"""
+global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+scrape_configs:
+  - job_name: gateway
+    static_configs: [{{targets: ["127.0.0.1:{state.ports.gateway_metrics}"]}}]
+  - job_name: wps
+    static_configs: [{{targets: {nodes!r}}}]
+  - job_name: files
+    static_configs: [{{targets: ["127.0.0.1:{state.ports.file_service}"]}}]
+""".replace("'", '"'))
+    prometheus = subprocess.Popen(
+        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(6):
+            buffer(state.gateway_url, points_link)
+
+        def query(expression: str) -> list:
+            r = requests.get(f"http://127.0.0.1:{port}/api/v1/query",
+                             params={"query": expression}, timeout=5)
+            return r.json()["data"]["result"] if r.status_code == 200 else []
+
+        per_node = 'sum by (instance) (cloudgeo_wps_requests_total{route="/jobs"})'
+        deadline = time.monotonic() + 60
+        while len(query(per_node)) < 3:
+            assert time.monotonic() < deadline, "Prometheus never saw the three nodes"
+            time.sleep(0.5)
+        assert {r["metric"]["instance"] for r in query(per_node)} == set(nodes)
+        assert all(float(r["value"][1]) > 0 for r in query(per_node))
+        assert query('traefik_service_requests_total{service="py-wps@redis"}')
+        assert query("cloudgeo_file_requests_total")
+        assert query("sum(cloudgeo_wps_workers)")
+    finally:
+        os.killpg(prometheus.pid, signal.SIGTERM)
+        prometheus.wait(30)
+
+
+def test_down_leaves_nothing_running(cluster):
+    local, state = cluster
+    pids = [c.pid for c in ClusterState.load(local.dir).components]
+    assert cloudgeo(["--state", str(local.dir), "down"]) == 0
+    assert not any(pid_alive(pid) for pid in pids)
+    ports = state.ports
+    for port in (ports.gateway, ports.gateway_metrics, ports.file_service, ports.redis,
+                 ports.s3, ports.first_node, ports.first_node + 1, ports.first_node + 2):
+        assert port_is_free(port), port
+    assert cloudgeo(["--state", str(local.dir), "status"]) == 3
