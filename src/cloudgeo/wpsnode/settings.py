@@ -12,8 +12,10 @@ CLOUDGEO_WPS_STATE_DIR (default .state/wps-<port>)
     QGIS profile and scratch, job folders, the catalogue
 CLOUDGEO_WPS_QGIS_WORKERS (default 2)
     QGIS worker processes (one job at a time each)
-CLOUDGEO_WPS_MAX_JOBS_PER_WORKER (default 100)
-    a worker is replaced after this many jobs (QGIS memory grows)
+CLOUDGEO_WPS_MAX_JOBS_PER_WORKER (default 500)
+    a worker is replaced after this many jobs (QGIS memory grows); each replacement
+    delays one job by 3-4 s (measured: Celery hands the leaving process one more job,
+    which then waits), so not too often
 CLOUDGEO_WPS_MAX_WORKER_MEMORY_MB (default 2048)
     ... or once its resident memory passes this
 CLOUDGEO_WPS_JOB_TIME_LIMIT (default 3600)
@@ -71,7 +73,7 @@ class WpsSettings:
     public_url: str = "http://127.0.0.1:9000"
     file_service_url: str = "http://127.0.0.1:8800"
     qgis_workers: int = 2
-    max_jobs_per_worker: int = 100
+    max_jobs_per_worker: int = 500
     max_worker_memory_mb: int = 2048
     job_time_limit: int = 3600
     max_attempts: int = 2
