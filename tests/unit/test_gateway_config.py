@@ -21,8 +21,9 @@ def test_static_config_binds_loopback_and_streams():
     web = config["entryPoints"]["web"]
     assert web["address"] == "127.0.0.1:9000"
     assert web["transport"]["respondingTimeouts"]["readTimeout"] == "0s"
-    assert config["entryPoints"]["metrics"]["address"] == "127.0.0.1:9091"
-    assert config["metrics"]["prometheus"]["entryPoint"] == "metrics"
+    assert config["entryPoints"]["traefik"]["address"] == "127.0.0.1:9091"
+    assert config["metrics"]["prometheus"]["entryPoint"] == "traefik"
+    assert config["api"] == {"insecure": True, "dashboard": False}
     assert config["providers"]["redis"]["endpoints"] == ["127.0.0.1:6380"]
     assert "consulCatalog" not in config["providers"]
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cloudgeo.common.envsettings import env_int, env_str
+from cloudgeo.common.envsettings import env_float, env_int, env_str
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """`<PREFIX>_HOST`, `_PORT`, `_WORKERS`, `_THREADS`, `_METRICS_DIR`, `_TIMEOUT` and
-    `_ADVERTISE_URL` (default http://HOST:PORT) of one service."""
+    """`<PREFIX>_HOST`, `_PORT`, `_WORKERS`, `_THREADS`, `_METRICS_DIR`, `_TIMEOUT`,
+    `_ADVERTISE_URL` (default http://HOST:PORT) and `_DRAIN_SECONDS` of one service."""
 
     host: str
     port: int
@@ -23,6 +24,15 @@ class ServerSettings:
     metrics_dir: str
     timeout: int = 120
     advertise_url: str = ""  # how the gateway reaches this instance
+    drain_seconds: float = 3.0  # after SIGTERM: unregistered and unhealthy, still serving
+
+    @property
+    def drain_flag(self) -> Path:
+        """Exists while the instance drains; its /health then answers 503."""
+        return Path(self.metrics_dir) / "draining"
+
+    def draining(self) -> bool:
+        return self.drain_flag.exists()
 
     @property
     def url(self) -> str:
@@ -42,6 +52,7 @@ class ServerSettings:
             metrics_dir=env_str(env, f"{prefix}_METRICS_DIR", default_metrics),
             timeout=env_int(env, f"{prefix}_TIMEOUT", cls.timeout, minimum=1),
             advertise_url=env_str(env, f"{prefix}_ADVERTISE_URL", "").rstrip("/"),
+            drain_seconds=env_float(env, f"{prefix}_DRAIN_SECONDS", cls.drain_seconds),
         )
 
     @property
@@ -80,6 +91,7 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
     registers the instance once it listens and deregisters it when gunicorn exits.
     """
     from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
 
     from cloudgeo.common.metrics import mark_worker_dead, reset_multiprocess_dir
 
@@ -105,6 +117,17 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
     def on_exit(_arbiter) -> None:
         for registrar in registrars:
             registrar.stop()
+        server.drain_flag.unlink(missing_ok=True)
+
+    def drain() -> None:
+        """SIGTERM: leave the registry and fail /health first, keep answering while the
+        gateway notices (its health check runs every second), then stop: requests on
+        the gateway's open connections are served instead of reset."""
+        for registrar in registrars:
+            registrar.stop()
+        registrars.clear()
+        server.drain_flag.touch()
+        time.sleep(server.drain_seconds)
 
     options = {
         "bind": server.bind,
@@ -126,6 +149,11 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
         **(extra_options or {}),
     }
 
+    class DrainingArbiter(Arbiter):
+        def handle_term(self) -> None:
+            drain()
+            super().handle_term()
+
     class _Application(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
@@ -134,4 +162,8 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
         def load(self):
             return app_factory()
 
+        def run(self) -> None:
+            DrainingArbiter(self).run()
+
+    server.drain_flag.unlink(missing_ok=True)
     _Application().run()

@@ -196,6 +196,8 @@ def create_app(settings: FileServiceSettings | None = None,
     # -- operations ------------------------------------------------------------
     @app.get("/health")
     def health():
+        if settings.server.draining():
+            return error_response(503, "shutting down", {"objectStorage": "not checked"})
         try:
             store.ping()
         except StorageUnavailable as exc:

@@ -1,6 +1,7 @@
 """Traefik v3 configuration, rendered from settings: pure functions, no I/O.
 
-Static configuration: entry points (the gateway, and metrics on their own port),
+Static configuration: entry points (the gateway; metrics, ping and the read-only
+API on an internal port of their own),
 providers (Redis or Consul Catalog for the registered servers, a file for the
 routes), Prometheus metrics, ping. Dynamic configuration (the file provider):
 the seed's routes `/api/wps/**` (prefix stripped) and `/api/file/**`, a retry
@@ -59,12 +60,15 @@ def static_config(settings: GatewaySettings) -> dict[str, Any]:
                 "transport": {"respondingTimeouts": {"readTimeout": "0s", "writeTimeout": "0s",
                                                      "idleTimeout": "180s"}},
             },
-            "metrics": {"address": f"{settings.host}:{settings.metrics_port}"},
+            # Internal: Prometheus metrics, /ping and the read-only API (which servers
+            # are in rotation), never routed to the outside.
+            "traefik": {"address": f"{settings.host}:{settings.metrics_port}"},
         },
         "providers": providers,
-        "metrics": {"prometheus": {"entryPoint": "metrics", "addServicesLabels": True,
+        "api": {"insecure": True, "dashboard": False},
+        "metrics": {"prometheus": {"entryPoint": "traefik", "addServicesLabels": True,
                                    "addRoutersLabels": True, "addEntryPointsLabels": True}},
-        "ping": {"entryPoint": "metrics"},
+        "ping": {"entryPoint": "traefik"},
         "log": {"level": settings.log_level},
     }
     if settings.access_log:

@@ -7,7 +7,6 @@ that file names, and only that.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,12 @@ import requests
 
 from cloudgeo.gateway.config import GatewaySettings
 from cloudgeo.gateway.files import traefik_binary, write_config
-from cloudgeo.localcluster.processes import ManagedProcess, port_is_free, wait_until
+from cloudgeo.localcluster.processes import (
+    ManagedProcess,
+    port_is_free,
+    wait_for_group_exit,
+    wait_until,
+)
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
 from cloudgeo.registry.names import WPS_SERVICE
@@ -233,11 +238,7 @@ class Cluster:
 
     @staticmethod
     def _in_rotation(state: ClusterState) -> int:
-        text = requests.get(f"http://127.0.0.1:{state.ports.gateway_metrics}/metrics",
-                            timeout=3).text
-        return sum(1 for line in text.splitlines()
-                   if line.startswith("traefik_service_server_up")
-                   and f'service="{WPS_SERVICE}@redis"' in line and line.endswith(" 1"))
+        return sum(1 for status in rotation(state).values() if status == "UP")
 
     # -- down, status, logs ----------------------------------------------------
     def down(self) -> list[str]:
@@ -249,11 +250,17 @@ class Cluster:
         return stopped
 
     def _stop_components(self, components: list[Component]) -> list[str]:
+        """Stops tier by tier, each tier in parallel: nodes, then the gateway and file
+        service, then storage, so nothing loses its backend mid-request."""
+        tiers = [[c for c in components if c.name.startswith("wps-node")],
+                 [c for c in components if c.name in ("gateway", "file-service")],
+                 [c for c in components if c.name in ("redis", "seaweedfs")]]
         stopped = []
-        # Nodes and services first, storage last, so nothing loses its backend mid-request.
-        for component in reversed(components):
-            if pid_alive(component.pid):
-                _stop_group(component.pid)
+        for tier in tiers:
+            running = [c for c in tier if pid_alive(c.pid)]
+            with ThreadPoolExecutor(max(1, len(running))) as pool:
+                list(pool.map(lambda c: _stop_group(c.pid), running))
+            for component in running:
                 stopped.append(component.name)
                 self.report(f"  stopped {component.name}")
         return stopped
@@ -274,18 +281,28 @@ class Cluster:
         return Path(next(c.log for c in state.components if c.name == component))
 
 
+def rotation(state: ClusterState, service: str = WPS_SERVICE) -> dict[str, str]:
+    """Server URL -> UP/DOWN for a service, as the gateway sees it now (Traefik's API)."""
+    response = requests.get(f"http://127.0.0.1:{state.ports.gateway_metrics}"
+                            f"/api/http/services/{service}@redis", timeout=3)
+    if response.status_code == 404:  # no server registered at all
+        return {}
+    response.raise_for_status()
+    return response.json().get("serverStatus", {})
+
+
 def _ok(url: str) -> bool:
     return requests.get(url, timeout=3).status_code == 200
 
 
-def _stop_group(pid: int, timeout: float = 15.0) -> None:
-    """SIGTERM to the component's process group, SIGKILL if it lingers."""
+def _stop_group(pid: int, timeout: float = 20.0) -> None:
+    """SIGTERM to the component's main process (as Kubernetes does: it drains and stops
+    its own children), then SIGKILL to its whole process group if anything lingers."""
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
+    wait_for_group_exit(pid)

@@ -66,6 +66,29 @@ def health_is(url: str, status: int = 200, timeout: float = 2.0) -> bool:
     return requests.get(url, timeout=timeout).status_code == status
 
 
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of a process group that have not exited (zombies, which only wait for
+    their parent to reap them, do not count)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def wait_for_group_exit(pgid: int, timeout: float = 10.0) -> None:
+    """SIGKILL to what is left of a process group, then wait until none of it runs."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while live_group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 class ManagedProcess:
     """A child in its own session (so its whole group can be signalled), logging to a file."""
 
@@ -121,20 +144,22 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM to the process group, SIGKILL after `timeout`; reaps the child."""
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM to the process (which stops its own children), SIGKILL to the group
+        after `timeout`; reaps the child."""
         if self.popen is None:
             return
-        self.signal_group(signal.SIGTERM)
+        if not self.exited():
+            self.popen.send_signal(signal.SIGTERM)
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             self.signal_group(signal.SIGKILL)
             self.popen.wait(5)
-        # Grandchildren left in the group (workers of a killed master) go too.
+        # Grandchildren left in the group (workers of a killed master) go too, and
+        # we wait until they are gone so a caller can rely on nothing being left.
         if self.new_session:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
+            wait_for_group_exit(self.popen.pid)
 
     def kill(self) -> None:
         """kill -9 of the whole group, as a crash would."""

@@ -35,7 +35,8 @@ class JobService:
         self.catalog = catalog
         self.jobs = JobStore(client, settings.result_ttl)
         self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
-        self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue)
+        self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue,
+                                 settings.queue)
 
     @staticmethod
     def _enqueue(record: JobRecord) -> None:
@@ -185,6 +186,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     @app.get("/health")
     def health():
+        if settings.server.draining():
+            return json_error(failure, 503, "shutting down", {"node": settings.node_id})
         try:
             workers = live_workers(client, settings.node_id)
         except redis.RedisError as exc:

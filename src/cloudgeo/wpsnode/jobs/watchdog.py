@@ -9,6 +9,7 @@ holding it is alive, and rescues the job once, under a Redis lock, if it is not.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import redis
@@ -18,6 +19,10 @@ from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.worker_keys import node_alive_key
 
 RESCUE_LOCK_SECONDS = 60
+# A consumer notes that it holds a job within milliseconds of taking it from the
+# queue; a job neither queued nor held by anyone for this long was taken by a
+# consumer that died in between.
+UNCLAIMED_GRACE = 10.0
 
 
 def holder(record: JobRecord) -> str:
@@ -29,27 +34,36 @@ def holder(record: JobRecord) -> str:
     return ""
 
 
-def orphaned(record: JobRecord, node_alive: Callable[[str], bool]) -> bool:
+def orphaned(record: JobRecord, node_alive: Callable[[str], bool],
+             still_queued: Callable[[str], bool], now: float) -> bool:
     node = holder(record)
-    return bool(node) and not node_alive(node)
+    if node:
+        return not node_alive(node)
+    return (record.status == ACCEPTED and now - record.created > UNCLAIMED_GRACE
+            and not still_queued(record.jobId))
 
 
 class Watchdog:
     def __init__(self, client: redis.Redis, jobs: JobStore, max_attempts: int,
-                 resubmit: Callable[[JobRecord], None]) -> None:
+                 resubmit: Callable[[JobRecord], None], queue: str) -> None:
         self.client, self.jobs = client, jobs
-        self.max_attempts, self.resubmit = max_attempts, resubmit
+        self.max_attempts, self.resubmit, self.queue = max_attempts, resubmit, queue
 
     def node_alive(self, node_id: str) -> bool:
         return bool(self.client.exists(node_alive_key(node_id)))
 
+    def still_queued(self, job_id: str) -> bool:
+        """Whether the job's message still waits in the broker's queue (a Redis list)."""
+        needle = job_id.encode()
+        return any(needle in message for message in self.client.lrange(self.queue, 0, -1))
+
     def check(self, record: JobRecord) -> JobRecord:
-        if not orphaned(record, self.node_alive):
+        if not orphaned(record, self.node_alive, self.still_queued, time.time()):
             return record
         lock = f"{self.jobs.key(record.jobId)}:rescue:{record.attempts}:{record.status}"
         if not self.client.set(lock, "1", nx=True, ex=RESCUE_LOCK_SECONDS):
             return record  # another node is rescuing it
-        lost = holder(record)
+        lost = holder(record) or "unknown"
         if record.status == RUNNING and record.attempts >= self.max_attempts:
             self.jobs.finish(record.jobId, status=FAILED, failure="crashed",
                              message=f"node {lost} died while running the job, "
