@@ -19,12 +19,12 @@ import requests
 
 from cloudgeo.cli import main as cloudgeo
 from cloudgeo.client import form_length, streamed_form
+from cloudgeo.common.processes import pid_alive
 from cloudgeo.localcluster.cluster import (
     Cluster,
     ClusterError,
     ClusterPorts,
     ClusterState,
-    pid_alive,
     rotation,
 )
 from cloudgeo.localcluster.processes import free_port, port_is_free

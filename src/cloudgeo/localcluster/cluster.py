@@ -20,6 +20,7 @@ from pathlib import Path
 
 import requests
 
+from cloudgeo.common.processes import pid_alive
 from cloudgeo.gateway.config import GatewaySettings
 from cloudgeo.gateway.files import traefik_binary, write_config
 from cloudgeo.localcluster.processes import (
@@ -82,19 +83,6 @@ class ClusterState:
         return cls(nodes=raw["nodes"], ports=ClusterPorts(**raw["ports"]),
                    components=[Component(**c) for c in raw["components"]],
                    started=raw["started"])
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) counts as gone
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def component_health(component: Component) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 import zipfile
@@ -17,6 +16,7 @@ from typing import Any
 
 import redis
 
+from cloudgeo.common.processes import pid_alive
 from cloudgeo.fileservice.names import content_type_for, new_id
 from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
@@ -142,11 +142,8 @@ class JobRunner:
         pid = int(record.worker.rsplit("/", 1)[-1] or 0) if record.worker else 0
         if not pid or pid == self.heartbeat.pid:
             return False
-        try:  # same node, same host: is that worker process still there?
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False  # it crashed; Celery gave us its job back
-        return True
+        # Same node, same host: a dead worker means Celery gave us its job back.
+        return pid_alive(pid)
 
     def _finish(self, identifier: str, job_id: str, started: float, status: str,
                 **fields: Any) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 
 import redis
 
+from cloudgeo.common.processes import pid_alive
 from cloudgeo.wpsnode.worker_keys import starts_key, workers_key
 
 
@@ -23,17 +23,7 @@ def live_workers(client: redis.Redis, node_id: str) -> dict[int, dict]:
     values = client.mget(keys)
     beats = {int(k.decode()[len(prefix):]): json.loads(v)
              for k, v in zip(keys, values, strict=True) if v}
-    return {pid: beat for pid, beat in beats.items() if _alive(pid)}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return {pid: beat for pid, beat in beats.items() if pid_alive(pid)}
 
 
 def worker_starts(client: redis.Redis, node_id: str) -> int:
