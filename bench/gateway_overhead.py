@@ -3,7 +3,9 @@
 Brings up a one-node cluster on free 127.0.0.1 ports (so the gateway has exactly the
 node we also call directly), then interleaves, request by request:
   GET /processes/native:buffer, and a small sync native:buffer job (10 points),
-and prints p50/p99 for each path and their ratio; then uploads the same file
+and prints p50/p99 for each path and their ratio; then the seed's load (12 clients x 3
+sync buffers of 1,000 points) through the gateway, as requests per second; then uploads
+the same file
 (default 128 MiB) through the gateway and straight to the file service.
 
     .venv/bin/python -m bench.gateway_overhead [--requests 200] [--mib 128]
@@ -16,6 +18,7 @@ import os
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -74,6 +77,24 @@ def main() -> None:
                         if index >= 10:  # warm-up
                             timings[(case, where)].append(elapsed)
 
+            # The seed's load, 12 clients x 3 sync requests, buffering 1,000 points,
+            # through the gateway onto the one node and its 2 QGIS workers.
+            big = upload_file(gateway, point_shapefile_zip(root / "big", count=1000))["url"]
+            big_job = {"identifier": "native:buffer",
+                       "inputs": {"INPUT": {"type": "reference", "href": big}}}
+            session.post(f"{gateway}/api/wps/jobs", json=big_job, timeout=120)  # warm
+
+            def client(_: int) -> list[float]:
+                own, took = requests.Session(), []
+                for _ in range(3):
+                    took.append(timed(own, "POST", f"{gateway}/api/wps/jobs", json=big_job))
+                return took
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(12) as pool:
+                load = [t for batch in pool.map(client, range(12)) for t in batch]
+            load_wall = time.perf_counter() - started
+
             payload = root / "payload.bin"
             with open(payload, "wb") as handle:
                 for _ in range(args.mib):
@@ -97,6 +118,9 @@ def main() -> None:
               f"{statistics.median(through) * 1000:6.1f} ms p99 "
               f"{percentile(through, 0.99) * 1000:6.1f} ms | ratio p50 "
               f"{statistics.median(through) / statistics.median(direct):.2f}")
+    print(f"  seed load, 12 x 3 sync buffers of 1,000 points through the gateway, one node "
+          f"with 2 QGIS workers: {len(load) / load_wall:.1f} req/s, median "
+          f"{statistics.median(load) * 1000:.0f} ms, p99 {percentile(load, 0.99) * 1000:.0f} ms")
     rates = {where: args.mib / min(times) for where, times in upload.items()}
     print(f"  upload {args.mib} MiB: gateway {rates['gateway']:.1f} MB/s, file service direct "
           f"{rates['file service']:.1f} MB/s, ratio {rates['gateway'] / rates['file service']:.2f}")
