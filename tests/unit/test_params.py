@@ -138,3 +138,9 @@ def test_required_unsupported_parameter_blocks_the_process():
                "destinations": []}
     with pytest.raises(InputError, match="cannot run here"):
         plan_inputs(process, {})
+
+
+def test_inputs_must_be_an_object():
+    with pytest.raises(InputError) as info:
+        plan_inputs(PROCESS, [("LAYER", HREF)])
+    assert info.value.field == "inputs"

@@ -202,9 +202,9 @@ def plan_inputs(process: Mapping[str, Any], inputs: Mapping[str, Any] | None,
     "items": [{"href"} | {"geojson"}]}}, "destinations": {name: format}}.
     `check_href(name, href)` raises InputError for an href the node must not fetch.
     """
-    inputs = dict(inputs or {})
-    if not isinstance(inputs, dict):
+    if inputs is not None and not isinstance(inputs, Mapping):
         raise InputError("inputs", "must be an object of input names to values")
+    inputs = dict(inputs or {})
     specs = {p["name"]: p for p in process["inputs"]}
     destinations = {d["name"]: d for d in process.get("destinations", [])}
     unknown = sorted(set(inputs) - set(specs) - set(destinations))
