@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from cloudgeo.cli import main as cloudgeo
@@ -189,6 +190,13 @@ def test_a_node_killed_under_load_fails_only_requests_it_was_answering(cluster, 
     # The jobs the dead node held are rescued once its heartbeat (4 s) has expired.
     assert all(took < 20 for _, took, *_ in relative), [r for r in relative if r[1] >= 20]
     assert not in_rotation(state, port)
+    # No job is left behind, even those whose callers got a 502: the surviving nodes'
+    # sweepers queue them again and they finish.
+    client = redis.Redis(port=state.ports.redis)
+    deadline = time.monotonic() + 60
+    while left := client.smembers("cloudgeo:jobs:unfinished"):
+        assert time.monotonic() < deadline, f"jobs left behind: {left}"
+        time.sleep(0.5)
     rejoin(local, state, "wps-node-3", port, points_link)
 
 

@@ -23,6 +23,7 @@ HEARTBEAT_TTL = 15
 # node's jobs move on within seconds.
 NODE_HEARTBEAT_SECONDS = 1
 NODE_HEARTBEAT_TTL = 4
+SWEEP_EVERY_BEATS = 5
 
 _runner = None
 _heartbeat: Heartbeat | None = None
@@ -108,14 +109,25 @@ def record_timeout(settings: WpsSettings, job_id: str) -> None:
 
 def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
     """In the Celery main process (which runs no QGIS, so this thread always gets
-    its turn): announces that the node lives."""
+    its turn): announces that the node lives, and every few seconds sweeps for jobs
+    that a dead node left behind."""
+    from cloudgeo.wpsnode.jobs.celeryapp import submit
+    from cloudgeo.wpsnode.jobs.store import JobStore
+    from cloudgeo.wpsnode.jobs.watchdog import Watchdog
+
     client = redis_client(settings.redis_url)
     key = node_alive_key(settings.node_id)
+    watchdog = Watchdog(client, JobStore(client, settings.result_ttl), settings.max_attempts,
+                        lambda record: submit(record.jobId, record.timeLimit), settings.queue)
 
     def beat() -> None:
+        beats = 0
         while True:
             try:
                 client.set(key, "1", ex=NODE_HEARTBEAT_TTL)
+                beats += 1
+                if beats % SWEEP_EVERY_BEATS == 0 and watchdog.sweep():
+                    log.info("queued again jobs that a dead node left behind")
             except redis.RedisError as exc:
                 log.warning("node heartbeat failed: %s", exc)
             threading.Event().wait(NODE_HEARTBEAT_SECONDS)

@@ -15,6 +15,7 @@ import redis
 from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, JobRecord
 
 PREFIX = "cloudgeo:job:"
+UNFINISHED = "cloudgeo:jobs:unfinished"  # ids of jobs not yet finished, for the sweeper
 UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphaned
 # How long past its deadline a running job may stay silent before readers call it
 # failed: the worker's own hard limit normally ends it first.
@@ -45,6 +46,7 @@ class JobStore:
         pipe = self.redis.pipeline()
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in record.to_fields().items()})
         pipe.expire(key, UNFINISHED_TTL)
+        pipe.sadd(UNFINISHED, record.jobId)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -75,7 +77,14 @@ class JobStore:
         pipe = self.redis.pipeline()
         pipe.rpush(done, "1")
         pipe.expire(done, 300)
+        pipe.srem(UNFINISHED, job_id)
         pipe.execute()
+
+    def unfinished(self) -> list[str]:
+        return [m.decode() for m in self.redis.smembers(UNFINISHED)]
+
+    def forget_unfinished(self, job_id: str) -> None:
+        self.redis.srem(UNFINISHED, job_id)
 
     def wait(self, job_id: str, timeout: float) -> JobRecord | None:
         """Blocks until the job finishes or `timeout` passes; returns its record."""

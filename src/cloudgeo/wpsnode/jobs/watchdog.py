@@ -3,8 +3,9 @@
 A node's Celery main process requeues the job of a QGIS worker that crashes; when
 the whole node dies nothing does, and Redis would give its unacknowledged messages
 back only after the broker's visibility timeout (longer than any job may run).
-So whoever looks at a job (a sync waiter, a status request) checks that the node
-holding it is alive, and rescues the job once, under a Redis lock, if it is not.
+So whoever looks at a job (a sync waiter, a status request, and every node's sweeper
+every few seconds) checks that the node holding it is alive, and rescues the job
+once, under a Redis lock, if it is not.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 import redis
 
-from cloudgeo.wpsnode.jobs.record import ACCEPTED, FAILED, RUNNING, JobRecord
+from cloudgeo.wpsnode.jobs.record import ACCEPTED, FAILED, FINISHED, RUNNING, JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.worker_keys import node_alive_key
 
@@ -74,3 +75,16 @@ class Watchdog:
             refreshed = self.jobs.get(record.jobId) or record
             self.resubmit(refreshed)
         return self.jobs.get(record.jobId) or record
+
+    def sweep(self) -> int:
+        """Checks every unfinished job once (nobody may be waiting for it); returns how
+        many were rescued."""
+        rescued = 0
+        for job_id in self.jobs.unfinished():
+            record = self.jobs.get(job_id)
+            if record is None or record.status in FINISHED:
+                self.jobs.forget_unfinished(job_id)
+                continue
+            checked = self.check(record)
+            rescued += checked.status != record.status or checked.message != record.message
+        return rescued

@@ -1,0 +1,50 @@
+"""The sweeper rescues jobs a dead node left behind, once, against a real Redis."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from cloudgeo.wpsnode.jobs.record import JobRecord
+from cloudgeo.wpsnode.jobs.store import JobStore
+from cloudgeo.wpsnode.jobs.watchdog import UNCLAIMED_GRACE, Watchdog
+from cloudgeo.wpsnode.worker_keys import node_alive_key
+
+
+def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(redis_server):
+    # A database of its own: the session's nodes keep their jobs in database 0.
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/7")
+    client.flushdb()
+    jobs = JobStore(client)
+    resubmitted: list[str] = []
+    watchdogs = [Watchdog(client, jobs, 2, lambda r: resubmitted.append(r.jobId), "sweep-q")
+                 for _ in range(2)]  # two nodes sweeping at once
+    client.set(node_alive_key("alive-node"), "1", ex=30)
+    now = time.time()
+
+    def job(job_id: str, **fields) -> str:
+        jobs.create(JobRecord(jobId=job_id, identifier="native:buffer", mode="sync",
+                              created=fields.pop("created", now), plan={}, **fields))
+        return job_id
+
+    running_dead = job("sw-1", status="running", node="dead-node", attempts=1)
+    held_dead = job("sw-2", status="accepted", queuedOn="dead-node")
+    healthy = job("sw-3", status="running", node="alive-node", attempts=1)
+    last_try = job("sw-4", status="running", node="dead-node", attempts=2)
+    lost = job("sw-5", status="accepted", created=now - UNCLAIMED_GRACE - 1)
+    queued = job("sw-6", status="accepted", created=now - UNCLAIMED_GRACE - 1)
+    client.rpush("sweep-q", b'{"headers": {"argsrepr": "[\'sw-6\']"}}')
+
+    for watchdog in watchdogs:
+        watchdog.sweep()
+
+    assert sorted(resubmitted) == sorted([running_dead, held_dead, lost])
+    assert jobs.get(running_dead).status == "accepted"
+    assert "dead-node died" in jobs.get(running_dead).message
+    assert jobs.get(healthy).status == "running"
+    assert jobs.get(queued).status == "accepted"
+    failed = jobs.get(last_try)
+    assert failed.status == "failed" and failed.failure == "crashed"
+    assert last_try not in jobs.unfinished()
+    client.flushdb()
