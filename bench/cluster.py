@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloudgeo.localcluster.processes import free_port
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
-from cloudgeo.localcluster.services import ServiceProcess, file_service
+from cloudgeo.localcluster.services import ServiceProcess, file_service, wps_node
 
 
 @dataclass
@@ -24,15 +23,8 @@ class BenchStack:
     nodes: list[ServiceProcess] = field(default_factory=list)
 
     def add_node(self, name: str, **settings: str) -> ServiceProcess:
-        port = free_port()
-        env = {**self.seaweed.settings.as_env(), "CLOUDGEO_WPS_PORT": str(port),
-               "CLOUDGEO_WPS_NODE_ID": name, "CLOUDGEO_REDIS_URL": self.redis.url,
-               "CLOUDGEO_PUBLIC_URL": self.files.url, "CLOUDGEO_FILE_SERVICE_URL": self.files.url,
-               "CLOUDGEO_WPS_STATE_DIR": str(self.root / name),
-               "CLOUDGEO_WPS_CATALOG": str(self.root / "catalog.json"),
-               "CLOUDGEO_WPS_METRICS_DIR": str(self.root / name / "metrics"),
-               **{f"CLOUDGEO_WPS_{k.upper()}": v for k, v in settings.items()}}
-        node = ServiceProcess(name, "cloudgeo.wpsnode", self.root, env, port).start(timeout=180)
+        node = wps_node(self.root, name, self.seaweed.settings, self.redis.url, self.files.url,
+                        self.root / "catalog.json", **settings).start(timeout=180)
         self.nodes.append(node)
         return node
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from cloudgeo.client import upload_file
+from cloudgeo.localcluster import services
 from cloudgeo.localcluster.processes import free_port
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
@@ -77,21 +78,9 @@ def catalog_path(state_root: Path) -> Path:
 
 def start_wps_node(state_root: Path, name: str, s3: S3Settings, redis_url: str,
                    file_url: str, catalog: Path, **settings: str) -> ServiceProcess:
-    """A WPS node on a free port; `settings` are further CLOUDGEO_WPS_* values by suffix."""
-    port = free_port()
-    env = {
-        **s3.as_env(),
-        "CLOUDGEO_WPS_PORT": str(port),
-        "CLOUDGEO_WPS_NODE_ID": name,
-        "CLOUDGEO_REDIS_URL": redis_url,
-        "CLOUDGEO_PUBLIC_URL": file_url,
-        "CLOUDGEO_FILE_SERVICE_URL": file_url,
-        "CLOUDGEO_WPS_STATE_DIR": str(state_root / name),
-        "CLOUDGEO_WPS_CATALOG": str(catalog),
-        "CLOUDGEO_WPS_METRICS_DIR": str(state_root / name / "metrics"),
-        **{f"CLOUDGEO_WPS_{key.upper()}": value for key, value in settings.items()},
-    }
-    return ServiceProcess(name, "cloudgeo.wpsnode", state_root, env, port).start(timeout=120)
+    """A started WPS node on a free port; `settings` are further CLOUDGEO_WPS_* values."""
+    return services.wps_node(state_root, name, s3, redis_url, file_url, catalog,
+                             **settings).start(timeout=120)
 
 
 @pytest.fixture(scope="session")

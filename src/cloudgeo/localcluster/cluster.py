@@ -31,6 +31,7 @@ from cloudgeo.localcluster.processes import (
 )
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
+from cloudgeo.localcluster.services import wps_node_env
 from cloudgeo.registry.names import WPS_SERVICE
 
 STATE_FILE = "cluster.json"
@@ -178,12 +179,10 @@ class Cluster:
         for index in range(state.nodes):
             port = ports.first_node + index
             name = f"wps-node-{index + 1}"
-            node_env = {
-                **common, "CLOUDGEO_WPS_PORT": str(port), "CLOUDGEO_WPS_NODE_ID": name,
-                "CLOUDGEO_WPS_STATE_DIR": str(self.dir / "nodes" / name),
-                "CLOUDGEO_WPS_CATALOG": str(catalog),
-                "CLOUDGEO_WPS_QGIS_WORKERS": str(qgis_workers),
-                "CLOUDGEO_WPS_METRICS_DIR": str(self.dir / "metrics" / name)}
+            node_env = {**common, **wps_node_env(
+                self.dir / "nodes", name, port, seaweed.settings, redis_server.url, gateway,
+                f"http://127.0.0.1:{ports.file_service}", catalog,
+                qgis_workers=str(qgis_workers))}
             node = self._service(name, "cloudgeo.wpsnode", logs, node_env)
             started.append((name, port, node))
             self._record(state, name, node, f"http://127.0.0.1:{port}/health", node_env)

@@ -53,3 +53,31 @@ def file_service(state_dir: Path, s3: S3Settings, port: int | None = None,
         **{f"CLOUDGEO_FILE_{key.upper()}": value for key, value in extra.items()},
     }
     return ServiceProcess(f"file-service-{port}", "cloudgeo.fileservice", state_dir, env, port)
+
+
+def wps_node_env(state_dir: Path, name: str, port: int, s3: S3Settings, redis_url: str,
+                 public_url: str, file_url: str, catalog: Path,
+                 **settings: str) -> dict[str, str]:
+    """The environment of a WPS node; `settings` are further CLOUDGEO_WPS_* values by suffix."""
+    node_dir = Path(state_dir) / name
+    return {
+        **s3.as_env(),
+        "CLOUDGEO_WPS_PORT": str(port),
+        "CLOUDGEO_WPS_NODE_ID": name,
+        "CLOUDGEO_REDIS_URL": redis_url,
+        "CLOUDGEO_PUBLIC_URL": public_url,
+        "CLOUDGEO_FILE_SERVICE_URL": file_url,
+        "CLOUDGEO_WPS_STATE_DIR": str(node_dir),
+        "CLOUDGEO_WPS_CATALOG": str(catalog),
+        "CLOUDGEO_WPS_METRICS_DIR": str(node_dir / "metrics"),
+        **{f"CLOUDGEO_WPS_{key.upper()}": value for key, value in settings.items()},
+    }
+
+
+def wps_node(state_dir: Path, name: str, s3: S3Settings, redis_url: str, file_url: str,
+             catalog: Path, port: int | None = None, **settings: str) -> ServiceProcess:
+    """A WPS node process (not started) whose gateway is the file service itself."""
+    port = port or free_port()
+    env = wps_node_env(state_dir, name, port, s3, redis_url, file_url, file_url, catalog,
+                       **settings)
+    return ServiceProcess(name, "cloudgeo.wpsnode", state_dir, env, port)
