@@ -25,6 +25,7 @@ from cloudgeo.wpsnode.settings import WpsSettings
 
 NODE_HEADER = "X-CloudGeo-Node"
 WATCH_INTERVAL = 3  # seconds between a sync waiter's checks that the job's node lives
+QUEUE_FULL_RETRY_AFTER = 10
 
 
 class JobService:
@@ -54,9 +55,18 @@ class JobService:
         if problem:
             raise InputError(name, problem)
 
+    def admit(self) -> None:
+        """Refuses new work while the queue is full, rather than letting it grow unbounded."""
+        waiting = self.jobs.redis.llen(self.settings.queue)
+        if waiting >= self.settings.max_queued:
+            raise ApiError(503, f"the job queue is full ({waiting} jobs waiting, limit "
+                                f"{self.settings.max_queued}); try again later",
+                           headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
+
     def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
         process = self.catalog.get(identifier)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
+        self.admit()
         record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
                            status=ACCEPTED, created=time.time(), plan=plan,
                            inputs=inputs or {}, submittedTo=self.settings.node_id,

@@ -39,6 +39,8 @@ CLOUDGEO_WPS_CATALOG (default <state dir>/catalog.json)
 CLOUDGEO_WPS_QUEUE (default cloudgeo.jobs)
     the Redis queue this node's jobs go to and its QGIS workers take jobs from; nodes of
     one cluster share it
+CLOUDGEO_WPS_MAX_QUEUED (default 1000)
+    jobs that may wait in the queue; past it new jobs are refused with 503 and Retry-After
 CLOUDGEO_REDIS_URL (default redis://127.0.0.1:6379/0)
     job store and queue
 CLOUDGEO_PUBLIC_URL (default http://127.0.0.1:9000)
@@ -120,10 +122,12 @@ class WpsSettings:
                                       d.max_unzipped_size, minimum=1),
             catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
             queue=env_str(env, "CLOUDGEO_WPS_QUEUE", d.queue),
+            max_queued=env_int(env, "CLOUDGEO_WPS_MAX_QUEUED", d.max_queued, minimum=1),
         )
 
     catalog_file: str = ""
     queue: str = "cloudgeo.jobs"
+    max_queued: int = 1000
 
     @property
     def catalog_path(self) -> Path:

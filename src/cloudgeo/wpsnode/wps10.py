@@ -140,7 +140,9 @@ def service_class():
     checked here, a bad input gets an ows:ExceptionReport (400) naming it instead.
     """
     from pywps import Service
-    from pywps.exceptions import InvalidParameterValue
+    from pywps.exceptions import InvalidParameterValue, ServerBusy
+
+    from cloudgeo.common.envelope import ApiError
 
     class CheckingService(Service):
         def __init__(self, adapter: WpsAdapter) -> None:
@@ -156,6 +158,10 @@ def service_class():
                     plan_inputs(process, inputs, None, self.adapter.jobs.check_href)
                 except InputError as exc:
                     raise InvalidParameterValue(exc.message, exc.name) from None
+                try:
+                    self.adapter.jobs.admit()
+                except ApiError as exc:
+                    raise ServerBusy(exc.message) from None
             return super().execute(identifier, wps_request, uuid)
 
     return CheckingService
