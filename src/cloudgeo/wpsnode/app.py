@@ -16,9 +16,18 @@ from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.catalog.store import Catalog, UnknownProcess
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy, href_problem
-from cloudgeo.wpsnode.jobs.record import ACCEPTED, FAILURE_STATUS, FINISHED, SUCCEEDED, JobRecord
+from cloudgeo.wpsnode.jobs.record import (
+    ACCEPTED,
+    DISMISSED,
+    FAILURE_STATUS,
+    FINISHED,
+    RUNNING,
+    SUCCEEDED,
+    JobRecord,
+)
 from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore, redis_client
 from cloudgeo.wpsnode.jobs.watchdog import Watchdog
+from cloudgeo.wpsnode.outputs import remove_outputs
 from cloudgeo.wpsnode.params import plan_inputs
 from cloudgeo.wpsnode.pool import PoolCollector, live_workers
 from cloudgeo.wpsnode.settings import WpsSettings
@@ -36,6 +45,7 @@ class JobService:
         self.catalog = catalog
         self.jobs = JobStore(client, settings.result_ttl)
         self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
+        self.store = ObjectStore(settings.s3)
         self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue,
                                  settings.queue)
 
@@ -74,6 +84,25 @@ class JobService:
         self.jobs.create(record)
         self._enqueue(record)
         return record
+
+    def dismiss(self, job_id: str) -> JobRecord | None:
+        """Cancels a queued or running job (its worker is stopped and replaced); a
+        finished job's record and output files are removed."""
+        from cloudgeo.wpsnode.jobs.celeryapp import stop_running
+
+        record = self.jobs.get(job_id)
+        if record is None:
+            return None
+        if record.status in FINISHED:
+            self.jobs.remove(job_id)
+            remove_outputs(self.store, record.output)
+            record.status = DISMISSED
+            return record
+        was_running = record.status == RUNNING
+        self.jobs.finish(job_id, status=DISMISSED, message="dismissed by request")
+        if was_running:
+            stop_running(job_id)
+        return self.jobs.get(job_id)
 
     def wait(self, record: JobRecord) -> JobRecord:
         """Blocks until the job ends (or its time limit and grace pass)."""
@@ -188,11 +217,19 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
                     configure_pywps(f"{settings.public_url}/api/wps/wps",
                                     settings.state_dir / "pywps")
-                    adapter = WpsAdapter(service, ObjectStore(settings.s3),
-                                         settings.retrieve_url)
+                    adapter = WpsAdapter(service, service.store, settings.retrieve_url)
                     wps_service = service_class()(adapter)
         # PyWPS's Service is a WSGI application; its responses render lazily.
         return Response.from_app(wps_service, request.environ)
+
+    @app.delete("/jobs/<job_id>")
+    @app.delete("/job/<job_id>")
+    def dismiss(job_id: str):
+        record = service.dismiss(job_id)
+        if record is None:
+            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
+                           field="jobId")
+        return jsonify(wps_envelope(record.status_response(), msg="dismissed"))
 
     @app.get("/health")
     def health():

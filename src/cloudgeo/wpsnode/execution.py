@@ -25,7 +25,7 @@ from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.fetch import Fetcher
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy, host_port
-from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, SUCCEEDED
+from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, SUCCEEDED
 from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.unpack import find_layers, safe_extract
@@ -147,6 +147,9 @@ class JobRunner:
 
     def _finish(self, identifier: str, job_id: str, started: float, status: str,
                 **fields: Any) -> None:
+        current = self.jobs.get(job_id)
+        if current is not None and current.status == DISMISSED:
+            return  # dismissed while it ran: the caller no longer wants the result
         self.jobs.finish(job_id, status=status, **fields)
         metrics.JOBS.labels(identifier, status).inc()
         if started:

@@ -84,4 +84,10 @@ def submit(job_id: str, time_limit: float) -> None:
     """Queues a job. Its time limit is a hard one: the pool kills the worker process
     and starts another. (No soft limit: Celery raises it wherever Python happens to
     run, which inside a QGIS progress callback would abort the whole process.)"""
-    run_job.apply_async(args=[job_id], time_limit=time_limit)
+    # The task id is the job id, so a dismiss can revoke it by name.
+    run_job.apply_async(args=[job_id], time_limit=time_limit, task_id=job_id)
+
+
+def stop_running(job_id: str) -> None:
+    """Kills the worker process running the job (the pool starts another)."""
+    app.control.revoke(job_id, terminate=True, signal="SIGKILL")

@@ -80,6 +80,11 @@ class JobStore:
         pipe.srem(UNFINISHED, job_id)
         pipe.execute()
 
+    def remove(self, job_id: str) -> None:
+        key = self.key(job_id)
+        self.redis.delete(key, f"{key}:done")
+        self.redis.srem(UNFINISHED, job_id)
+
     def unfinished(self) -> list[str]:
         return [m.decode() for m in self.redis.smembers(UNFINISHED)]
 

@@ -1,0 +1,27 @@
+"""A job's output links and the stored files behind them."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+from cloudgeo.storage.objectstore import ObjectNotFound, ObjectStore
+
+_RETRIEVE_LINK = re.compile(r"/api/file/retrieve/([A-Za-z0-9_-]+)\.[a-z0-9]+$")
+
+
+def output_file_ids(output: dict[str, Any]) -> list[str]:
+    """Ids of the stored files an output block links to (pure)."""
+    ids = []
+    for value in output.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and (match := _RETRIEVE_LINK.search(item)):
+                ids.append(match.group(1))
+    return ids
+
+
+def remove_outputs(store: ObjectStore, output: dict[str, Any]) -> None:
+    for file_id in output_file_ids(output):
+        with contextlib.suppress(ObjectNotFound):
+            store.delete(file_id)
