@@ -31,6 +31,7 @@ from cloudgeo.wpsnode.outputs import remove_outputs
 from cloudgeo.wpsnode.params import plan_inputs
 from cloudgeo.wpsnode.pool import PoolCollector, live_workers
 from cloudgeo.wpsnode.settings import WpsSettings
+from cloudgeo.wpsnode.worker_keys import node_alive_key
 
 NODE_HEADER = "X-CloudGeo-Node"
 WATCH_INTERVAL = 3  # seconds between a sync waiter's checks that the job's node lives
@@ -237,6 +238,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
             return json_error(failure, 503, "shutting down", {"node": settings.node_id})
         try:
             workers = live_workers(client, settings.node_id)
+            consuming = client.exists(node_alive_key(settings.node_id))
         except redis.RedisError as exc:
             return json_error(failure, 503, f"the job store is unreachable: {exc}")
         data = {"node": settings.node_id, "processes": len(catalog.processes),
@@ -244,6 +246,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
                 "busyWorkers": sum(1 for w in workers.values() if w.get("busy"))}
         if not workers:
             return json_error(failure, 503, "no QGIS worker of this node is up yet", data)
+        if not consuming:  # its jobs would be taken for a dead node's and moved
+            return json_error(failure, 503, "this node's job consumer is not running", data)
         return jsonify(wps_envelope(data, msg="ok"))
 
     return app

@@ -21,7 +21,11 @@ def output_file_ids(output: dict[str, Any]) -> list[str]:
     return ids
 
 
-def remove_outputs(store: ObjectStore, output: dict[str, Any]) -> None:
-    for file_id in output_file_ids(output):
+def remove_files(store: ObjectStore, file_ids: list[str]) -> None:
+    for file_id in file_ids:
         with contextlib.suppress(ObjectNotFound):
             store.delete(file_id)
+
+
+def remove_outputs(store: ObjectStore, output: dict[str, Any]) -> None:
+    remove_files(store, output_file_ids(output))

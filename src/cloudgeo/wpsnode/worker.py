@@ -8,11 +8,15 @@ import logging
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import redis
 
-from cloudgeo.wpsnode.jobs.store import redis_client
+from cloudgeo.storage.objectstore import ObjectStore
+from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
+from cloudgeo.wpsnode.jobs.watchdog import Watchdog
+from cloudgeo.wpsnode.outputs import remove_files
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.worker_keys import node_alive_key, starts_key, workers_key
 
@@ -95,7 +99,6 @@ def record_timeout(settings: WpsSettings, job_id: str) -> None:
     """Fails a job whose worker the pool killed at its time limit (runs in the pool parent)."""
     from cloudgeo.wpsnode import metrics
     from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED
-    from cloudgeo.wpsnode.jobs.store import JobStore
 
     jobs = JobStore(redis_client(settings.redis_url), settings.result_ttl)
     record = jobs.get(job_id)
@@ -112,13 +115,19 @@ def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
     its turn): announces that the node lives, and every few seconds sweeps for jobs
     that a dead node left behind."""
     from cloudgeo.wpsnode.jobs.celeryapp import submit
-    from cloudgeo.wpsnode.jobs.store import JobStore
-    from cloudgeo.wpsnode.jobs.watchdog import Watchdog
 
     client = redis_client(settings.redis_url)
     key = node_alive_key(settings.node_id)
-    watchdog = Watchdog(client, JobStore(client, settings.result_ttl), settings.max_attempts,
+    jobs = JobStore(client, settings.result_ttl)
+    watchdog = Watchdog(client, jobs, settings.max_attempts,
                         lambda record: submit(record.jobId, record.timeLimit), settings.queue)
+    store = ObjectStore(settings.s3)
+
+    def remove_expired_outputs() -> None:
+        # Job records expire by themselves (Redis TTL); their output files are ours to remove.
+        expired = jobs.expired_files(time.time())
+        remove_files(store, expired)
+        jobs.forget_files(expired)
 
     def beat() -> None:
         beats = 0
@@ -126,9 +135,11 @@ def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
             try:
                 client.set(key, "1", ex=NODE_HEARTBEAT_TTL)
                 beats += 1
-                if beats % SWEEP_EVERY_BEATS == 0 and watchdog.sweep():
-                    log.info("queued again jobs that a dead node left behind")
-            except redis.RedisError as exc:
+                if beats % SWEEP_EVERY_BEATS == 0:
+                    if watchdog.sweep():
+                        log.info("queued again jobs that a dead node left behind")
+                    remove_expired_outputs()
+            except Exception as exc:
                 log.warning("node heartbeat failed: %s", exc)
             threading.Event().wait(NODE_HEARTBEAT_SECONDS)
 
@@ -141,7 +152,6 @@ _main_client = None
 
 
 def note_queued(settings: WpsSettings, job_id: str) -> None:
-    from cloudgeo.wpsnode.jobs.store import JobStore
 
     global _main_client
     if _main_client is None:

@@ -13,9 +13,11 @@ from typing import Any
 import redis
 
 from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, JobRecord
+from cloudgeo.wpsnode.outputs import output_file_ids
 
 PREFIX = "cloudgeo:job:"
 UNFINISHED = "cloudgeo:jobs:unfinished"  # ids of jobs not yet finished, for the sweeper
+EXPIRING = "cloudgeo:jobs:expiring"  # output file ids scored by when their job expires
 UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphaned
 # How long past its deadline a running job may stay silent before readers call it
 # failed: the worker's own hard limit normally ends it first.
@@ -73,12 +75,22 @@ class JobStore:
         fields.setdefault("finished", time.time())
         fields["expires"] = fields["finished"] + self.result_ttl
         self.update(job_id, **fields)
+        files = output_file_ids(fields.get("output") or {})
+        if files:  # removed from object storage when the record expires
+            self.redis.zadd(EXPIRING, dict.fromkeys(files, fields["expires"]))
         done = f"{self.key(job_id)}:done"
         pipe = self.redis.pipeline()
         pipe.rpush(done, "1")
         pipe.expire(done, 300)
         pipe.srem(UNFINISHED, job_id)
         pipe.execute()
+
+    def expired_files(self, now: float) -> list[str]:
+        return [m.decode() for m in self.redis.zrangebyscore(EXPIRING, "-inf", now)]
+
+    def forget_files(self, file_ids: list[str]) -> None:
+        if file_ids:
+            self.redis.zrem(EXPIRING, *file_ids)
 
     def remove(self, job_id: str) -> None:
         key = self.key(job_id)
