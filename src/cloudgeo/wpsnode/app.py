@@ -149,6 +149,10 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         response.headers[NODE_HEADER] = settings.node_id
         return response
 
+    from cloudgeo.wpsnode.ogc.api import blueprint
+
+    app.register_blueprint(blueprint(service))
+
     @app.get("/processes")
     def processes():
         listed = catalog.summaries()

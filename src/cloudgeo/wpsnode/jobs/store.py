@@ -18,6 +18,7 @@ from cloudgeo.wpsnode.outputs import output_file_ids
 PREFIX = "cloudgeo:job:"
 UNFINISHED = "cloudgeo:jobs:unfinished"  # ids of jobs not yet finished, for the sweeper
 EXPIRING = "cloudgeo:jobs:expiring"  # output file ids scored by when their job expires
+INDEX = "cloudgeo:jobs:index"  # every job id scored by creation time, for job lists
 UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphaned
 # How long past its deadline a running job may stay silent before readers call it
 # failed: the worker's own hard limit normally ends it first.
@@ -49,6 +50,7 @@ class JobStore:
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in record.to_fields().items()})
         pipe.expire(key, UNFINISHED_TTL)
         pipe.sadd(UNFINISHED, record.jobId)
+        pipe.zadd(INDEX, {record.jobId: record.created})
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -85,6 +87,25 @@ class JobStore:
         pipe.srem(UNFINISHED, job_id)
         pipe.execute()
 
+    def newest(self, limit: int, keep=lambda record: True) -> list[JobRecord]:
+        """Up to `limit` records, newest first, that `keep` accepts; forgets expired ids."""
+        found: list[JobRecord] = []
+        start, batch = 0, max(limit, 50)
+        while len(found) < limit:
+            ids = [m.decode() for m in self.redis.zrevrange(INDEX, start, start + batch - 1)]
+            if not ids:
+                break
+            for job_id in ids:
+                record = self.get(job_id)
+                if record is None:
+                    self.redis.zrem(INDEX, job_id)
+                elif keep(record):
+                    found.append(record)
+                    if len(found) == limit:
+                        break
+            start += batch
+        return found
+
     def expired_files(self, now: float) -> list[str]:
         return [m.decode() for m in self.redis.zrangebyscore(EXPIRING, "-inf", now)]
 
@@ -96,6 +117,7 @@ class JobStore:
         key = self.key(job_id)
         self.redis.delete(key, f"{key}:done")
         self.redis.srem(UNFINISHED, job_id)
+        self.redis.zrem(INDEX, job_id)
 
     def unfinished(self) -> list[str]:
         return [m.decode() for m in self.redis.smembers(UNFINISHED)]

@@ -1,0 +1,171 @@
+"""OGC API – Processes 1.0 under /ogcapi: a thin Flask adapter over the JobService."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from cloudgeo.common.envelope import ApiError
+from cloudgeo.wpsnode.catalog.store import UnknownProcess
+from cloudgeo.wpsnode.jobs.record import FINISHED, SUCCEEDED
+from cloudgeo.wpsnode.ogc import shapes
+
+PROBLEM = "application/problem+json"
+MAX_LIMIT = 1000
+
+
+def problem_response(kind: str, title: str, status: int, detail: str,
+                     headers: dict | None = None) -> Response:
+    response = jsonify(shapes.problem(kind, title, status, detail))
+    response.status_code = status
+    response.content_type = PROBLEM
+    response.headers.update(headers or {})
+    return response
+
+
+def base_url() -> str:
+    # Behind the gateway, Traefik's stripPrefix says what it removed.
+    prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
+    return f"{request.scheme}://{request.host}{prefix}/ogcapi"
+
+
+def _limit(default: int) -> int:
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, f"'limit' must be a whole number from 1 to {MAX_LIMIT}, "
+                            f"not {raw!r}", field="limit")
+    return int(raw)
+
+
+def blueprint(service) -> Blueprint:
+    api = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
+
+    @api.errorhandler(UnknownProcess)
+    def no_such_process(exc: UnknownProcess):
+        return problem_response("no-such-process", "No such process", 404,
+                                f"no process '{exc.args[0]}'")
+
+    @api.errorhandler(ApiError)
+    def invalid(exc: ApiError):
+        kind = {404: "no-such-job"}.get(exc.status, "http://www.opengis.net/def/exceptions/"
+                                                    "ogcapi-processes-1/1.0/invalid-parameter")
+        return problem_response(kind, "Request refused", exc.status, exc.message, exc.headers)
+
+    @api.get("/")
+    def landing():
+        return jsonify(shapes.landing(base_url()))
+
+    @api.get("/conformance")
+    def conformance():
+        return jsonify({"conformsTo": shapes.CONFORMANCE})
+
+    @api.get("/api")
+    def openapi():
+        from cloudgeo.wpsnode.ogc.openapi import document
+
+        response = jsonify(document(base_url()))
+        response.content_type = "application/vnd.oai.openapi+json;version=3.0"
+        return response
+
+    @api.get("/processes")
+    def processes():
+        limit = _limit(MAX_LIMIT)
+        offset = request.args.get("offset", "0")
+        start = int(offset) if offset.isdigit() else 0
+        every = list(service.catalog.processes.values())
+        page = every[start:start + limit]
+        base = base_url()
+        links = [shapes.link(f"{base}/processes?limit={limit}&offset={start}", "self")]
+        if start + limit < len(every):
+            links.append(shapes.link(f"{base}/processes?limit={limit}&offset={start + limit}",
+                                     "next"))
+        return jsonify({"processes": [shapes.process_summary(p, base) for p in page],
+                        "numberMatched": len(every), "links": links})
+
+    @api.get("/processes/<path:process_id>")
+    def describe(process_id: str):
+        if process_id.endswith("/execution"):
+            raise ApiError(405, "execution takes POST", field="method")
+        return jsonify(shapes.process_description(service.catalog.get(process_id),
+                                                  base_url()))
+
+    @api.post("/processes/<path:process_id>/execution")
+    def execute(process_id: str):
+        service.catalog.get(process_id)
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiError(400, "the body must be a JSON execute request with 'inputs'",
+                           field="body")
+        inputs = body.get("inputs") or {}
+        if not isinstance(inputs, dict):
+            raise ApiError(400, "'inputs' must be an object", field="inputs")
+        prefer_async = "respond-async" in request.headers.get("Prefer", "")
+        record = service.submit(process_id, shapes.seed_inputs(inputs),
+                                shapes.seed_outputs(body.get("outputs")),
+                                "async" if prefer_async else "sync")
+        base = base_url()
+        if prefer_async:
+            response = jsonify(shapes.status_info(record, base))
+            response.status_code = 201
+            response.headers["Location"] = f"{base}/jobs/{record.jobId}"
+            response.headers["Preference-Applied"] = "respond-async"
+            return response
+        final = service.wait(record)
+        if final.status != SUCCEEDED:
+            return problem_response(
+                "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+                "execution-failed", "Execution failed", 500 if final.failure != "input"
+                else 400, final.message, {"Location": f"{base}/jobs/{final.jobId}"})
+        response = jsonify(shapes.results(final))
+        response.headers["Location"] = f"{base}/jobs/{final.jobId}"
+        return response
+
+    def job_or_404(job_id: str):
+        record = service.get(job_id)
+        if record is None:
+            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
+                           field="jobId")
+        return record
+
+    @api.get("/jobs")
+    def jobs():
+        limit = _limit(100)
+        statuses = set(request.args.getlist("status"))
+        unknown = statuses - set(shapes.STATUS_FROM_OGC)
+        if unknown:
+            raise ApiError(400, f"unknown status {sorted(unknown)}; use "
+                                f"{sorted(shapes.STATUS_FROM_OGC)}", field="status")
+        wanted = {shapes.STATUS_FROM_OGC[s] for s in statuses}
+        process_ids = set(request.args.getlist("processID"))
+
+        def keep(record) -> bool:
+            return ((not wanted or record.status in wanted)
+                    and (not process_ids or record.identifier in process_ids))
+
+        base = base_url()
+        found = service.jobs.newest(limit, keep)
+        return jsonify({"jobs": [shapes.status_info(r, base) for r in found],
+                        "links": [shapes.link(f"{base}/jobs", "self")]})
+
+    @api.get("/jobs/<job_id>")
+    def job(job_id: str):
+        return jsonify(shapes.status_info(job_or_404(job_id), base_url()))
+
+    @api.get("/jobs/<job_id>/results")
+    def job_results(job_id: str):
+        record = job_or_404(job_id)
+        if record.status == SUCCEEDED:
+            return jsonify(shapes.results(record))
+        if record.status in FINISHED:
+            return problem_response("http://www.opengis.net/def/exceptions/ogcapi-processes-1"
+                                    "/1.0/execution-failed", "Job failed", 500,
+                                    record.message)
+        return problem_response("result-not-ready", "Result not ready", 404,
+                                f"job {job_id} is {shapes.OGC_STATUS[record.status]}")
+
+    @api.delete("/jobs/<job_id>")
+    def dismiss(job_id: str):
+        job_or_404(job_id)
+        record = service.dismiss(job_id)
+        return jsonify(shapes.status_info(record, base_url()))
+
+    return api

@@ -1,0 +1,118 @@
+"""OGC API – Processes 1.0 on a node: status codes, headers and shapes; OWSLib's client."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from owslib.ogcapi.processes import Processes
+
+from tests.integration.test_wps_async import GRID
+from tests.support.wps import download, vector_summary
+
+CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf"
+EXC = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
+
+
+def api(node) -> str:
+    return f"{node.url}/ogcapi"
+
+
+def test_landing_conformance_and_openapi(wps_node):
+    landing = requests.get(f"{api(wps_node)}/", timeout=10).json()
+    rels = {link["rel"]: link["href"] for link in landing["links"]}
+    assert {"self", "service-desc", "conformance",
+            "http://www.opengis.net/def/rel/ogc/1.0/processes"} <= set(rels)
+    conformance = requests.get(rels["conformance"], timeout=10).json()["conformsTo"]
+    for name in ("core", "ogc-process-description", "json", "oas30", "job-list", "dismiss"):
+        assert f"{CONF}/{name}" in conformance
+    openapi = requests.get(rels["service-desc"], timeout=10)
+    assert openapi.headers["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert "/processes/{processId}/execution" in openapi.json()["paths"]
+
+
+def test_process_list_pages_and_descriptions(wps_node):
+    page = requests.get(f"{api(wps_node)}/processes", params={"limit": 5}, timeout=10).json()
+    assert len(page["processes"]) == 5 and page["numberMatched"] >= 760
+    assert any(link["rel"] == "next" for link in page["links"])
+    described = requests.get(f"{api(wps_node)}/processes/native:buffer", timeout=10).json()
+    assert described["jobControlOptions"] == ["sync-execute", "async-execute", "dismiss"]
+    assert described["inputs"]["INPUT"]["minOccurs"] == 1
+    assert described["inputs"]["DISTANCE"]["schema"]["type"] == "number"
+    assert "Square" in described["inputs"]["END_CAP_STYLE"]["schema"]["oneOf"][0]["enum"]
+    r = requests.get(f"{api(wps_node)}/processes", params={"limit": "lots"}, timeout=10)
+    assert r.status_code == 400 and "limit" in r.json()["detail"]
+
+
+def test_unknown_process_and_job_are_rfc7807(wps_node):
+    r = requests.get(f"{api(wps_node)}/processes/native:nothing", timeout=10)
+    assert r.status_code == 404
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert r.json()["type"] == f"{EXC}/no-such-process"
+    r = requests.post(f"{api(wps_node)}/processes/native:nothing/execution", json={},
+                      timeout=10)
+    assert r.status_code == 404 and r.json()["type"] == f"{EXC}/no-such-process"
+    r = requests.get(f"{api(wps_node)}/jobs/{'0' * 32}", timeout=10)
+    assert r.status_code == 404 and r.json()["type"] == f"{EXC}/no-such-job"
+
+
+def test_sync_execution_returns_results(wps_node, samples):
+    r = requests.post(f"{api(wps_node)}/processes/native:buffer/execution", timeout=120,
+                      json={"inputs": {"INPUT": {"href": samples["points"]},
+                                       "DISTANCE": 10}})
+    assert r.status_code == 200, r.text
+    assert "/ogcapi/jobs/" in r.headers["Location"]
+    result = r.json()["OUTPUT"]
+    assert result["type"] == "application/geopackage+sqlite3"
+    assert vector_summary(download(result["href"]))[0] == 10
+
+
+def test_sync_failure_and_bad_input(wps_node, samples):
+    r = requests.post(f"{api(wps_node)}/processes/native:buffer/execution", timeout=60,
+                      json={"inputs": {"INPUT": {"href": samples["points"]},
+                                       "DISTANCE": "far"}})
+    assert r.status_code == 400 and "DISTANCE" in r.json()["detail"]
+    r = requests.post(f"{api(wps_node)}/processes/gdal:rastercalculator/execution",
+                      timeout=60, json={"inputs": {"INPUT_A": {"href": samples["bands"]},
+                                                   "BAND_A": 9, "FORMULA": "A"}})
+    assert r.status_code == 500 and r.json()["type"].endswith("execution-failed")
+
+
+def test_async_execution_job_list_results_and_dismiss(wps_node, samples):
+    r = requests.post(f"{api(wps_node)}/processes/native:buffer/execution", timeout=60,
+                      headers={"Prefer": "respond-async"},
+                      json={"inputs": {"INPUT": {"href": samples["points"]}}})
+    assert r.status_code == 201, r.text
+    location = r.headers["Location"]
+    assert r.json()["status"] in ("accepted", "running", "successful")
+    deadline = time.monotonic() + 60
+    while (info := requests.get(location, timeout=10).json())["status"] != "successful":
+        assert time.monotonic() < deadline, info
+        time.sleep(0.2)
+    assert {"created", "started", "finished", "updated", "progress"} <= set(info)
+    assert info["progress"] == 100
+    results_link = next(link["href"] for link in info["links"] if link["rel"].endswith("results"))
+    assert requests.get(results_link, timeout=10).json()["OUTPUT"]["href"].endswith(".gpkg")
+    listed = requests.get(f"{api(wps_node)}/jobs", timeout=10,
+                          params={"status": "successful", "processID": "native:buffer"})
+    assert info["jobID"] in [job["jobID"] for job in listed.json()["jobs"]]
+    assert all(job["status"] == "successful" for job in listed.json()["jobs"])
+    # results-not-ready while a long job runs; then dismiss it
+    r = requests.post(f"{api(wps_node)}/processes/native:creategrid/execution", timeout=60,
+                      headers={"Prefer": "respond-async"}, json={"inputs": GRID})
+    long_job = r.headers["Location"]
+    r = requests.get(f"{long_job}/results", timeout=10)
+    assert r.status_code == 404 and r.json()["type"] == f"{EXC}/result-not-ready"
+    r = requests.delete(long_job, timeout=30)
+    assert r.status_code == 200 and r.json()["status"] == "dismissed"
+    r = requests.get(f"{api(wps_node)}/jobs", params={"status": "nope"}, timeout=10)
+    assert r.status_code == 400
+
+
+def test_owslib_ogc_api_processes_client(wps_node, samples):
+    client = Processes(f"{api(wps_node)}/")
+    assert any(p["id"] == "native:buffer" for p in client.processes())
+    assert client.process("native:buffer")["id"] == "native:buffer"
+    result = client.execute("native:buffer", {"INPUT": {"href": samples["points"]},
+                                              "DISTANCE": 5})
+    assert result["OUTPUT"]["href"].endswith(".gpkg")
