@@ -86,6 +86,14 @@ class JobService:
         self._enqueue(record)
         return record
 
+    def require(self, job_id: str) -> JobRecord:
+        """The job's record (rescued if need be), or a 404 naming the job."""
+        record = self.get(job_id)
+        if record is None:
+            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
+                           field="jobId")
+        return record
+
     def dismiss(self, job_id: str) -> JobRecord | None:
         """Cancels a queued or running job (its worker is stopped and replaced); a
         finished job's record and output files are removed."""
@@ -202,11 +210,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     @app.get("/jobs/<job_id>")
     @app.get("/job/<job_id>")
     def job_status(job_id: str):
-        record = service.get(job_id)
-        if record is None:
-            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
-                           field="jobId")
-        return jsonify(wps_envelope(record.status_response()))
+        return jsonify(wps_envelope(service.require(job_id).status_response()))
 
     wps_service = None
     wps_lock = threading.Lock()
@@ -230,10 +234,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     @app.delete("/jobs/<job_id>")
     @app.delete("/job/<job_id>")
     def dismiss(job_id: str):
-        record = service.dismiss(job_id)
-        if record is None:
-            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
-                           field="jobId")
+        service.require(job_id)
+        record = service.dismiss(job_id) or service.require(job_id)
         return jsonify(wps_envelope(record.status_response(), msg="dismissed"))
 
     @app.get("/health")

@@ -119,13 +119,6 @@ def blueprint(service) -> Blueprint:
         response.headers["Location"] = f"{base}/jobs/{final.jobId}"
         return response
 
-    def job_or_404(job_id: str):
-        record = service.get(job_id)
-        if record is None:
-            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
-                           field="jobId")
-        return record
-
     @api.get("/jobs")
     def jobs():
         limit = _limit(100)
@@ -148,11 +141,11 @@ def blueprint(service) -> Blueprint:
 
     @api.get("/jobs/<job_id>")
     def job(job_id: str):
-        return jsonify(shapes.status_info(job_or_404(job_id), base_url()))
+        return jsonify(shapes.status_info(service.require(job_id), base_url()))
 
     @api.get("/jobs/<job_id>/results")
     def job_results(job_id: str):
-        record = job_or_404(job_id)
+        record = service.require(job_id)
         if record.status == SUCCEEDED:
             return jsonify(shapes.results(record))
         if record.status in FINISHED:
@@ -164,8 +157,8 @@ def blueprint(service) -> Blueprint:
 
     @api.delete("/jobs/<job_id>")
     def dismiss(job_id: str):
-        job_or_404(job_id)
-        record = service.dismiss(job_id)
+        service.require(job_id)
+        record = service.dismiss(job_id) or service.require(job_id)
         return jsonify(shapes.status_info(record, base_url()))
 
     return api
