@@ -135,13 +135,14 @@ class ObjectStore:
         return self.stat(key)
 
     def put_file(self, key: str, path: str, content_type: str,
-                 metadata: Mapping[str, str]) -> StoredObject:
+                 metadata: Mapping[str, str]) -> None:
+        """Stores a local file. (No stat afterwards: no caller needs it, and job outputs
+        are stored on every job's path.)"""
         self.ensure_bucket()
         self._call(self.client.fput_object, self.bucket, key, path,
                    content_type=content_type, metadata=dict(metadata),
                    part_size=self.part_size,
                    num_parallel_uploads=self.settings.parallel_uploads)
-        return self.stat(key)
 
     def stat(self, key: str) -> StoredObject:
         self.ensure_bucket()
