@@ -56,3 +56,12 @@ def upload_file(base_url: str, path: Path, timeout: float = 600) -> dict:
         response = session.send(request, timeout=timeout)
     response.raise_for_status()
     return response.json()["data"]
+
+
+def download(url: str, folder: Path, timeout: float = 120) -> Path:
+    """GET a direct link into `folder`, named as the link names it (`<id>.<ext>`)."""
+    response = requests.get(url, timeout=timeout)
+    response.raise_for_status()
+    path = folder / url.rsplit("/", 1)[-1]
+    path.write_bytes(response.content)
+    return path

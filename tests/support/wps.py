@@ -7,6 +7,8 @@ from pathlib import Path
 
 import requests
 
+from cloudgeo import client
+
 
 def execute(node_url: str, identifier: str, inputs: dict, **extra) -> requests.Response:
     return requests.post(f"{node_url}/jobs", json={"identifier": identifier, "inputs": inputs,
@@ -18,12 +20,8 @@ def ref(href: str) -> dict:
 
 
 def download(url: str, folder: Path | None = None) -> Path:
-    folder = folder or Path(tempfile.mkdtemp(prefix="cloudgeo-out-"))
-    response = requests.get(url, timeout=60)
-    response.raise_for_status()
-    path = folder / url.rsplit("/", 1)[-1]
-    path.write_bytes(response.content)
-    return path
+    return client.download(url, folder or Path(tempfile.mkdtemp(prefix="cloudgeo-out-")),
+                           timeout=60)
 
 
 def vector_summary(path: Path) -> tuple[int, str, list]:

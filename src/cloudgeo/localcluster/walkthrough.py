@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from cloudgeo.client import upload_file
+from cloudgeo.client import download, upload_file
 from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 
 
@@ -35,7 +35,7 @@ def run(gateway: str, folder: Path) -> None:
     response.raise_for_status()
     _show(f"2. POST /api/wps/jobs native:buffer, sync ({time.monotonic() - started:.2f} s, "
           f"served by {response.headers.get('X-CloudGeo-Node')})", response.json())
-    buffered = _download(response.json()["data"]["output"]["OUTPUT"], folder)
+    buffered = download(response.json()["data"]["output"]["OUTPUT"], folder)
     from osgeo import ogr
 
     source = ogr.Open(str(buffered))  # the layer lives only as long as its source
@@ -65,7 +65,7 @@ def run(gateway: str, folder: Path) -> None:
     _show("5. the async job's result", polled.json())
     if data["status"] != "succeeded":
         raise SystemExit(f"otb:BandMath ended {data['status']}: {data['message']}")
-    ndvi_path = _download(data["result"]["output"]["out"], folder)
+    ndvi_path = download(data["result"]["output"]["out"], folder)
     from osgeo import gdal
 
     dataset = gdal.Open(str(ndvi_path))
@@ -73,10 +73,3 @@ def run(gateway: str, folder: Path) -> None:
     print(f"downloaded {ndvi_path.name}: NDVI from {stats[0]:.4f} to {stats[1]:.4f}")
     print("\nwalkthrough complete")
 
-
-def _download(url: str, folder: Path) -> Path:
-    response = requests.get(url, timeout=120)
-    response.raise_for_status()
-    path = folder / url.rsplit("/", 1)[-1]
-    path.write_bytes(response.content)
-    return path
