@@ -24,12 +24,14 @@ from cloudgeo.localcluster.services import ServiceProcess, file_service
 from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.storage.settings import S3Settings
+from tests.support import wps as wps_support
 from tests.support.httpserver import Routes, serve
 
 
 @pytest.fixture(scope="session")
 def state_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("cloudgeo")
+    wps_support.DOWNLOADS[:] = [root / "downloads"]
     yield root
     shutil.rmtree(root, ignore_errors=True)
 

@@ -62,6 +62,7 @@ def download(url: str, folder: Path, timeout: float = 120) -> Path:
     """GET a direct link into `folder`, named as the link names it (`<id>.<ext>`)."""
     response = requests.get(url, timeout=timeout)
     response.raise_for_status()
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / url.rsplit("/", 1)[-1]
     path.write_bytes(response.content)
     return path

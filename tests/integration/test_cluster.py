@@ -111,6 +111,31 @@ def test_outputs_download_through_the_gateway(cluster, points_link):
     assert requests.get(link, timeout=30).content[:15] == b"SQLite format 3"
 
 
+def test_wps10_async_execute_through_the_gateway(cluster, points_link):
+    """OWSLib, unmodified, against the gateway: the statusLocation it polls is answered by
+    whichever node Traefik picks, and every node renders the same document."""
+    from owslib.wps import ASYNC, ComplexDataInput, WebProcessingService
+
+    _, state = cluster
+    wps = WebProcessingService(f"{state.gateway_url}/api/wps/wps", skip_caps=True, timeout=60)
+    execution = wps.execute(
+        "native:buffer",
+        [("INPUT", ComplexDataInput(points_link, mimeType="application/zip")),
+         ("DISTANCE", "10")], output=[("OUTPUT", True)], mode=ASYNC)
+    assert execution.status == "ProcessAccepted", execution.response
+    assert execution.statusLocation.startswith(f"{state.gateway_url}/api/wps/wps/status/")
+    deadline = time.monotonic() + 60
+    while not execution.isComplete() and time.monotonic() < deadline:
+        execution.checkStatus(sleepSecs=0.2)
+    assert execution.isSucceeded(), execution.response
+    assert requests.get(execution.processOutputs[0].reference,
+                        timeout=30).content[:15] == b"SQLite format 3"
+    answers = [requests.get(execution.statusLocation, timeout=10) for _ in range(6)]
+    assert {a.headers["X-CloudGeo-Node"] for a in answers} == {
+        "wps-node-1", "wps-node-2", "wps-node-3"}
+    assert len({a.text for a in answers}) == 1
+
+
 def in_rotation(state, port: int) -> bool:
     return rotation(state).get(f"http://127.0.0.1:{port}") == "UP"
 

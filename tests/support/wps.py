@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import requests
@@ -19,9 +18,13 @@ def ref(href: str) -> dict:
     return {"type": "reference", "href": href}
 
 
+# Set by the session fixture in conftest: downloads land under the session's state
+# folder, which is removed at the end of the session.
+DOWNLOADS: list[Path] = []
+
+
 def download(url: str, folder: Path | None = None) -> Path:
-    return client.download(url, folder or Path(tempfile.mkdtemp(prefix="cloudgeo-out-")),
-                           timeout=60)
+    return client.download(url, folder or DOWNLOADS[0], timeout=60)
 
 
 def vector_summary(path: Path) -> tuple[int, str, list]:

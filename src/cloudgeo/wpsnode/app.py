@@ -214,6 +214,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     wps_service = None
     wps_lock = threading.Lock()
+    wps_url = f"{settings.public_url}/api/wps/wps"
 
     @app.route("/wps", methods=["GET", "POST"])
     def wps():
@@ -224,12 +225,27 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
                 if wps_service is None:
                     from cloudgeo.wpsnode.wps10 import WpsAdapter, configure_pywps, service_class
 
-                    configure_pywps(f"{settings.public_url}/api/wps/wps",
-                                    settings.state_dir / "pywps")
-                    adapter = WpsAdapter(service, service.store, settings.retrieve_url)
+                    configure_pywps(wps_url, settings.state_dir / "pywps")
+                    adapter = WpsAdapter(service, service.store, settings.retrieve_url,
+                                         f"{wps_url}/status")
                     wps_service = service_class()(adapter)
         # PyWPS's Service is a WSGI application; its responses render lazily.
         return Response.from_app(wps_service, request.environ)
+
+    @app.get("/wps/status/<job_id>")
+    def wps_status(job_id: str):
+        """The statusLocation of a WPS 1.0.0 Execute: any node renders it from Redis."""
+        from pywps.exceptions import NoApplicableCode
+
+        from cloudgeo.wpsnode.wps10_status import status_document
+
+        record = service.get(job_id)
+        if record is None:
+            return NoApplicableCode(f"no job '{job_id}' (unknown, or its results expired)",
+                                    locator="jobId", code=404).get_response(request.environ)
+        document = status_document(catalog.get(record.identifier), record,
+                                   f"{wps_url}/status/{job_id}", wps_url)
+        return Response(document, mimetype="text/xml")
 
     @app.delete("/jobs/<job_id>")
     @app.delete("/job/<job_id>")

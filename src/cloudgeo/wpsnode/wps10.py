@@ -5,6 +5,10 @@ by KVP and XML); each Execute is handed to the same JobService as the JSON API,
 so it runs on the same QGIS workers and returns the same object-storage links.
 Inputs by reference are passed on as hrefs (the workers fetch them through the
 inputs guard, PyWPS never does); inline inputs are stored first and passed as links.
+
+Asynchronous Execute (storeExecuteResponse=true&status=true) queues the job like
+`POST /jobs` in async mode and answers at once; its statusLocation is served by
+every node from the job's record (wps10_status), not from PyWPS's local files.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
-from cloudgeo.wpsnode.jobs.record import SUCCEEDED
+from cloudgeo.wpsnode.jobs.record import SUCCEEDED, JobRecord
 from cloudgeo.wpsnode.params import plan_inputs
 
 MAX_OCCURS = 100
@@ -170,28 +174,42 @@ def service_class():
 class WpsAdapter:
     """Turns PyWPS requests into jobs and job results into PyWPS responses."""
 
-    def __init__(self, jobs, store: ObjectStore, retrieve_url) -> None:
+    def __init__(self, jobs, store: ObjectStore, retrieve_url, status_base: str) -> None:
         self.jobs = jobs  # cloudgeo.wpsnode.app.JobService
         self.store = store
         self.retrieve_url = retrieve_url
+        self.status_base = status_base.rstrip("/")
 
     def processes(self) -> list:
-        from pywps import Process
-
+        process_class = queued_process_class(self)
         made = []
         for process in self.jobs.catalog.processes.values():
-            made.append(Process(
+            made.append(process_class(
                 self._handler(process), identifier=process["id"], title=process["title"],
                 abstract=process["description"][:2000], version=process["provider"],
                 inputs=wps_inputs(process), outputs=wps_outputs(process),
-                store_supported=True, status_supported=False))
+                store_supported=True, status_supported=True))
         return made
+
+    def status_url(self, job_id: str) -> str:
+        return f"{self.status_base}/{job_id}"
 
     def _handler(self, process: dict[str, Any]):
         def handle(request, response):
             return self._execute(process, request, response)
 
         return handle
+
+    def submit(self, process: dict[str, Any], request, mode: str) -> JobRecord:
+        """Queues the job for a PyWPS request whose inputs PyWPS has parsed."""
+        outputs = {}
+        for name, wanted in (request.outputs or {}).items():
+            offered = next((o.get("formats", []) for o in process["outputs"]
+                            if o["name"] == name), [])
+            fmt = format_for(wanted.get("mimetype"), offered) if offered else None
+            if fmt:
+                outputs[name] = {"format": fmt}
+        return self.jobs.submit(process["id"], self._inputs(process, request), outputs, mode)
 
     def _store_inline(self, name: str, item) -> str:
         """Inline complex data becomes a stored file, passed on as a link."""
@@ -232,17 +250,12 @@ class WpsAdapter:
     def _execute(self, process: dict[str, Any], request, response):
         from pywps.app.exceptions import ProcessError
 
-        outputs = {}
-        for name, wanted in (request.outputs or {}).items():
-            offered = next((o.get("formats", []) for o in process["outputs"]
-                            if o["name"] == name), [])
-            fmt = format_for(wanted.get("mimetype"), offered) if offered else None
-            if fmt:
-                outputs[name] = {"format": fmt}
         try:
-            record = self.jobs.submit(process["id"], self._inputs(process, request), outputs)
+            record = self.submit(process, request, "sync")
         except InputError as exc:  # an inline value, checked only now that it is stored
             raise ProcessError(exc.message[:300], allowed_chars=_ALLOWED) from None
+        # A stored response (storeExecuteResponse=true) points at this job's status.
+        response.process._set_uuid(record.jobId)
         final = self.jobs.wait(record)
         if final.status != SUCCEEDED:
             raise ProcessError(final.message[:300], allowed_chars=_ALLOWED)
@@ -265,3 +278,51 @@ class WpsAdapter:
 # ProcessError keeps only these characters of a message.
 _ALLOWED = tuple(" .:!?=,;-_/'()[]{}\"<>+*%#@&|~^$0123456789abcdefghijklmnopqrstuvwxyz"
                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class JobStatusStore:
+    """PyWPS's status storage, pointed at the job status route instead of local files."""
+
+    def __init__(self, status_url) -> None:
+        self.status_url = status_url
+
+    def location(self, filename: str) -> str:
+        return filename
+
+    def url(self, filename: str) -> str:
+        return self.status_url(filename.removesuffix(".xml"))
+
+    def write(self, *args, **kwargs) -> None:
+        """Nothing to write: the document is rendered from the job record when asked."""
+
+
+def queued_process_class(adapter: WpsAdapter):
+    """PyWPS's Process, running asynchronous requests through our queue.
+
+    The adapter is a class attribute because PyWPS deep-copies each process per
+    request, and the adapter (with its Redis and S3 clients) must be shared.
+    """
+    from pywps import Process
+    from pywps.exceptions import InvalidParameterValue
+    from pywps.response.status import WPS_STATUS
+
+    class QueuedProcess(Process):
+        def _setup_status_storage(self):
+            self._status_store = JobStatusStore(type(self).adapter.status_url)
+
+        def _execute_process(self, async_, wps_request, wps_response):
+            if not async_:
+                return super()._execute_process(async_, wps_request, wps_response)
+            process = type(self).adapter.jobs.catalog.get(self.identifier)
+            try:
+                record = type(self).adapter.submit(process, wps_request, "async")
+            except InputError as exc:
+                raise InvalidParameterValue(exc.message, exc.name) from None
+            finally:
+                self.clean()  # PyWPS's per-request folder; nothing runs in it
+            self._set_uuid(record.jobId)
+            wps_response._update_status(WPS_STATUS.ACCEPTED, "queued", 0)
+            return wps_response
+
+    QueuedProcess.adapter = adapter
+    return QueuedProcess
