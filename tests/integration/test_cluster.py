@@ -4,7 +4,9 @@ file service, all real, on free 127.0.0.1 ports; requests go through the gateway
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,6 +32,8 @@ from cloudgeo.localcluster.cluster import (
 )
 from cloudgeo.localcluster.processes import free_port, port_is_free
 from tests.support.streams import MIB, random_chunks
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -287,9 +291,29 @@ scrape_configs:
             time.sleep(0.5)
         assert {r["metric"]["instance"] for r in query(per_node)} == set(nodes)
         assert all(float(r["value"][1]) > 0 for r in query(per_node))
+        check_dashboard(port, [f"http://{n}/metrics" for n in nodes[:1]] + [
+            f"http://127.0.0.1:{state.ports.file_service}/metrics",
+            f"http://127.0.0.1:{state.ports.gateway_metrics}/metrics"])
     finally:
         os.killpg(prometheus.pid, signal.SIGTERM)
         prometheus.wait(30)
+
+
+def check_dashboard(prometheus_port: int, metrics_urls: list[str]) -> None:
+    """The chart's Grafana dashboard names only metrics the services and Traefik export
+    (read from their live /metrics), and real Prometheus accepts every query."""
+    board = json.loads((ROOT / "charts/cloudgeo/dashboards/cloudgeo.json").read_text())
+    queries = [t["expr"] for panel in board["panels"] for t in panel["targets"]]
+    exported = {line.split("{")[0].split(" ")[0]
+                for url in metrics_urls
+                for line in requests.get(url, timeout=10).text.splitlines()
+                if line and not line.startswith("#")}
+    named = {name for q in queries for name in re.findall(r"\b(?:cloudgeo|traefik)_\w+", q)}
+    assert named and named <= exported, sorted(named - exported)
+    for query in queries:
+        r = requests.get(f"http://127.0.0.1:{prometheus_port}/api/v1/query", timeout=5,
+                         params={"query": query.replace("$__rate_interval", "1m")})
+        assert r.status_code == 200 and r.json()["status"] == "success", (query, r.text)
 
 
 def test_down_leaves_nothing_running(cluster):

@@ -11,8 +11,10 @@ each route come from the registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import yaml
 
 from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, WPS_SERVICE
 
@@ -119,3 +121,14 @@ def consul_tags(service: str, health_interval: str = "1s") -> list[str]:
     base = f"traefik.http.services.{service}.loadbalancer"
     return ["traefik.enable=true", f"{base}.healthcheck.path={HEALTH_PATH}",
             f"{base}.healthcheck.interval={health_interval}"]
+
+
+STATIC_FILE, DYNAMIC_FILE = "traefik.yaml", "dynamic.yaml"
+
+
+def config_files(settings: GatewaySettings, folder: str) -> dict[str, str]:
+    """File name -> YAML text of the static and dynamic configuration, for a folder
+    that will hold both (the static one names the dynamic one by its full path)."""
+    settings = replace(settings, dynamic_file=f"{folder.rstrip('/')}/{DYNAMIC_FILE}")
+    return {STATIC_FILE: yaml.safe_dump(static_config(settings), sort_keys=False),
+            DYNAMIC_FILE: yaml.safe_dump(dynamic_config(settings), sort_keys=False)}

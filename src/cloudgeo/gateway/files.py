@@ -7,9 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-import yaml
-
-from cloudgeo.gateway.config import GatewaySettings, dynamic_config, static_config
+from cloudgeo.gateway.config import DYNAMIC_FILE, STATIC_FILE, GatewaySettings, config_files
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -22,12 +20,10 @@ def write_atomically(path: Path, text: str) -> None:
 def write_config(folder: Path, settings: GatewaySettings) -> Path:
     """Writes static and dynamic configuration; returns the static file's path."""
     folder.mkdir(parents=True, exist_ok=True)
-    dynamic = folder / "dynamic.yaml"
-    settings = GatewaySettings(**{**settings.__dict__, "dynamic_file": str(dynamic)})
-    write_atomically(dynamic, yaml.safe_dump(dynamic_config(settings), sort_keys=False))
-    static = folder / "traefik.yaml"
-    write_atomically(static, yaml.safe_dump(static_config(settings), sort_keys=False))
-    return static
+    files = config_files(settings, str(folder))
+    write_atomically(folder / DYNAMIC_FILE, files[DYNAMIC_FILE])  # first: the static names it
+    write_atomically(folder / STATIC_FILE, files[STATIC_FILE])
+    return folder / STATIC_FILE
 
 
 def traefik_binary() -> str:

@@ -140,7 +140,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     install_error_handlers(app, failure)
     install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY,
-                            (PoolCollector(client, settings.node_id, settings.qgis_workers),))
+                            (PoolCollector(client, settings.node_id, settings.qgis_workers,
+                                           settings.queue),))
 
     @app.errorhandler(UnknownProcess)
     def on_unknown_process(exc: UnknownProcess):

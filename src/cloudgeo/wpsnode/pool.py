@@ -7,6 +7,7 @@ import json
 import redis
 
 from cloudgeo.common.processes import pid_alive
+from cloudgeo.wpsnode.jobs.store import UNFINISHED
 from cloudgeo.wpsnode.worker_keys import starts_key, workers_key
 
 
@@ -31,10 +32,13 @@ def worker_starts(client: redis.Redis, node_id: str) -> int:
 
 
 class PoolCollector:
-    """Busy and idle QGIS workers and worker starts, read from Redis at scrape time."""
+    """Busy and idle QGIS workers and worker starts, read from Redis at scrape time; and
+    the cluster's queue depth and unfinished jobs (the same on every node: take the max)."""
 
-    def __init__(self, client: redis.Redis, node_id: str, pool_size: int) -> None:
+    def __init__(self, client: redis.Redis, node_id: str, pool_size: int,
+                 queue: str = "cloudgeo.jobs") -> None:
         self.client, self.node_id, self.pool_size = client, node_id, pool_size
+        self.queue = queue
 
     def collect(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -42,6 +46,8 @@ class PoolCollector:
         try:
             workers = live_workers(self.client, self.node_id)
             starts = worker_starts(self.client, self.node_id)
+            queued = self.client.llen(self.queue)
+            unfinished = self.client.scard(UNFINISHED)
         except redis.RedisError:
             return
         busy = sum(1 for w in workers.values() if w.get("busy"))
@@ -60,3 +66,8 @@ class PoolCollector:
             "QGIS worker processes replaced (recycled, crashed or timed out)", labels=["node"])
         restarts.add_metric([self.node_id], max(0, starts - self.pool_size))
         yield restarts
+        yield GaugeMetricFamily("cloudgeo_wps_queue_depth",
+                                "Jobs waiting in the cluster's queue for a QGIS worker",
+                                value=queued)
+        yield GaugeMetricFamily("cloudgeo_wps_jobs_unfinished",
+                                "Jobs of the cluster accepted or running", value=unfinished)

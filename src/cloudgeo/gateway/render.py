@@ -1,0 +1,34 @@
+"""`python -m cloudgeo.gateway.render FOLDER`: the gateway image's configuration.
+
+| variable                         | default      | meaning                                  |
+|----------------------------------|--------------|------------------------------------------|
+| CLOUDGEO_REGISTRY                | redis        | where servers come from: redis or consul |
+| CLOUDGEO_GATEWAY_REDIS_ENDPOINT  | redis:6379   | Redis host:port (registry redis)         |
+| CLOUDGEO_GATEWAY_CONSUL_ENDPOINT | consul:8500  | Consul host:port (registry consul)       |
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from cloudgeo.common.envsettings import env_str
+from cloudgeo.gateway.config import GatewaySettings
+from cloudgeo.gateway.files import write_config
+
+
+def container_settings(env=os.environ) -> GatewaySettings:
+    """Listening on every interface of the container, servers from the registry."""
+    return GatewaySettings(
+        host="", registry=env_str(env, "CLOUDGEO_REGISTRY", "redis"),
+        redis_endpoint=env_str(env, "CLOUDGEO_GATEWAY_REDIS_ENDPOINT", "redis:6379"),
+        consul_endpoint=env_str(env, "CLOUDGEO_GATEWAY_CONSUL_ENDPOINT", "consul:8500"))
+
+
+def main() -> None:
+    print(write_config(Path(sys.argv[1]), container_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The file service: Deployment and Service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudgeo.operator.builders.common import (
+    FILE_PORT,
+    SETTINGS_CHECKSUM,
+    ClusterView,
+    checksum,
+    container_security,
+    deployment,
+    env_list,
+    field_env,
+    http_probe,
+    pod_spec,
+    service,
+)
+from cloudgeo.operator.builders.settings import s3_credentials_env, settings_data
+
+COMPONENT = "file-service"
+
+
+def file_service_deployment(cluster: ClusterView) -> dict[str, Any]:
+    files = cluster.spec["fileService"]
+    container = {
+        "name": COMPONENT, "image": files["image"], "imagePullPolicy": files["imagePullPolicy"],
+        "envFrom": [{"configMapRef": {"name": cluster.child("settings")}}],
+        "env": [field_env("POD_IP", "status.podIP"), *s3_credentials_env(cluster),
+                *env_list({"CLOUDGEO_FILE_HOST": "0.0.0.0",
+                           "CLOUDGEO_FILE_PORT": str(FILE_PORT),
+                           "CLOUDGEO_FILE_ADVERTISE_URL": f"http://$(POD_IP):{FILE_PORT}",
+                           "CLOUDGEO_FILE_MAX_SIZE": str(files["maxUploadSize"]),
+                           "CLOUDGEO_FILE_METRICS_DIR": "/tmp/metrics"})],
+        "ports": [{"name": "http", "containerPort": FILE_PORT, "protocol": "TCP"}],
+        "readinessProbe": http_probe("/health", "http", period=5, failures=2),
+        "livenessProbe": http_probe("/health", "http", period=20, failures=6),
+        "resources": files["resources"],
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    pod = pod_spec(cluster, [container], volumes=[{"name": "tmp", "emptyDir": {}}], grace=60)
+    return deployment(cluster, COMPONENT, files["replicas"], pod,
+                      {SETTINGS_CHECKSUM: checksum(settings_data(cluster))})
+
+
+def file_service_service(cluster: ClusterView) -> dict[str, Any]:
+    return service(cluster, COMPONENT, [{"name": "http", "port": FILE_PORT,
+                                         "targetPort": "http"}])

@@ -1,0 +1,111 @@
+"""The WPS nodes: Deployment, metrics Service, PodDisruptionBudget, HorizontalPodAutoscaler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudgeo.operator.builders.common import (
+    SETTINGS_CHECKSUM,
+    WPS_PORT,
+    ClusterView,
+    checksum,
+    container_security,
+    deployment,
+    env_list,
+    field_env,
+    http_probe,
+    metadata,
+    pod_spec,
+    selector_labels,
+    service,
+)
+from cloudgeo.operator.builders.settings import s3_credentials_env, settings_data
+from cloudgeo.operator.crd import API_VERSION, KIND
+
+COMPONENT = "wps-node"
+STATE_DIR = "/var/lib/cloudgeo"
+
+
+def node_selector(cluster: ClusterView) -> str:
+    """The node pods' label selector, as the scale subresource reports it."""
+    return ",".join(f"{k}={v}" for k, v in selector_labels(cluster, COMPONENT).items())
+
+
+def node_container(cluster: ClusterView) -> dict[str, Any]:
+    nodes = cluster.spec["wpsNodes"]
+    env = [field_env("POD_IP", "status.podIP"), field_env("CLOUDGEO_WPS_NODE_ID",
+                                                          "metadata.name"),
+           *s3_credentials_env(cluster),
+           *env_list({
+               "CLOUDGEO_WPS_HOST": "0.0.0.0",
+               "CLOUDGEO_WPS_PORT": str(WPS_PORT),
+               "CLOUDGEO_WPS_ADVERTISE_URL": f"http://$(POD_IP):{WPS_PORT}",
+               "CLOUDGEO_WPS_QGIS_WORKERS": str(nodes["qgisWorkers"]),
+               "CLOUDGEO_WPS_JOB_TIME_LIMIT": str(nodes["jobTimeLimitSeconds"]),
+               "CLOUDGEO_WPS_MAX_QUEUED": str(nodes["maxQueuedJobs"]),
+               "CLOUDGEO_WPS_RESULT_TTL": str(nodes["resultTTLSeconds"]),
+               "CLOUDGEO_WPS_MAX_JOBS_PER_WORKER": str(nodes["maxJobsPerWorker"]),
+               "CLOUDGEO_WPS_STATE_DIR": STATE_DIR,
+               "CLOUDGEO_WPS_METRICS_DIR": f"{STATE_DIR}/metrics",
+               "HOME": STATE_DIR,
+           })]
+    return {
+        "name": COMPONENT, "image": nodes["image"], "imagePullPolicy": nodes["imagePullPolicy"],
+        "envFrom": [{"configMapRef": {"name": cluster.child("settings")}}],
+        "env": env,
+        "ports": [{"name": "http", "containerPort": WPS_PORT, "protocol": "TCP"}],
+        # QGIS takes a while to start; the catalogue is baked into the image.
+        "startupProbe": http_probe("/health", "http", period=5, failures=60),
+        "readinessProbe": http_probe("/health", "http", period=5, failures=2),
+        "livenessProbe": http_probe("/health", "http", period=20, failures=6),
+        "resources": nodes["resources"],
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "state", "mountPath": STATE_DIR},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def node_deployment(cluster: ClusterView) -> dict[str, Any]:
+    nodes = cluster.spec["wpsNodes"]
+    pod = pod_spec(cluster, [node_container(cluster)],
+                   volumes=[{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                   # Drain (deregister, finish answering) before the pod goes; queued and
+                   # running jobs are acknowledged late, so another node takes them over.
+                   grace=60)
+    return deployment(cluster, COMPONENT, nodes["replicas"], pod,
+                      {SETTINGS_CHECKSUM: checksum(settings_data(cluster))})
+
+
+def node_service(cluster: ClusterView) -> dict[str, Any]:
+    """For Prometheus: the gateway reaches nodes through the registry, not this Service."""
+    return service(cluster, COMPONENT, [{"name": "http", "port": WPS_PORT,
+                                         "targetPort": "http"}])
+
+
+def node_disruption_budget(cluster: ClusterView) -> dict[str, Any] | None:
+    nodes = cluster.spec["wpsNodes"]
+    if nodes["replicas"] < 2 and not nodes["autoscaling"]["enabled"]:
+        return None
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": metadata(cluster, COMPONENT),
+            "spec": {"minAvailable": nodes["podDisruptionBudget"]["minAvailable"],
+                     "selector": {"matchLabels": selector_labels(cluster, COMPONENT)}}}
+
+
+def node_autoscaler(cluster: ClusterView) -> dict[str, Any] | None:
+    """Scales the GeoProcessingCluster itself (its scale subresource), so the operator and
+    the autoscaler never fight over the Deployment's replicas."""
+    scaling = cluster.spec["wpsNodes"]["autoscaling"]
+    if not scaling["enabled"]:
+        return None
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata(cluster, COMPONENT),
+            "spec": {"scaleTargetRef": {"apiVersion": API_VERSION, "kind": KIND,
+                                        "name": cluster.name},
+                     "minReplicas": scaling["minReplicas"],
+                     "maxReplicas": scaling["maxReplicas"],
+                     "metrics": [{"type": "Resource", "resource": {
+                         "name": "cpu", "target": {
+                             "type": "Utilization",
+                             "averageUtilization": scaling[
+                                 "targetCPUUtilizationPercentage"]}}}]}}

@@ -1,0 +1,78 @@
+"""The settings every service reads (a ConfigMap) and where S3 credentials come from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudgeo.operator.builders.common import (
+    CONSUL_PORT,
+    FILE_PORT,
+    MINIO_PORT,
+    REDIS_PORT,
+    ClusterView,
+    metadata,
+    secret_env,
+)
+
+SETTINGS = "settings"
+MINIO_CREDENTIALS = "minio-credentials"
+ACCESS_KEY, SECRET_KEY = "accessKey", "secretKey"
+
+
+def gateway_url(cluster: ClusterView) -> str:
+    """Where users reach the gateway: the Ingress host, else the Service's DNS name."""
+    ingress = cluster.spec["gateway"]["ingress"]
+    if ingress["enabled"]:
+        scheme = "https" if ingress.get("tlsSecretName") else "http"
+        return f"{scheme}://{ingress['host']}"
+    return f"http://{cluster.host('gateway')}"
+
+
+def credentials_secret(cluster: ClusterView) -> str:
+    storage = cluster.spec["objectStorage"]
+    if storage["type"] == "external":
+        return storage["external"]["credentialsSecret"]
+    return cluster.child(MINIO_CREDENTIALS)
+
+
+def s3_credentials_env(cluster: ClusterView) -> list[dict[str, Any]]:
+    secret = credentials_secret(cluster)
+    return [secret_env("CLOUDGEO_S3_ACCESS_KEY", secret, ACCESS_KEY),
+            secret_env("CLOUDGEO_S3_SECRET_KEY", secret, SECRET_KEY)]
+
+
+def settings_data(cluster: ClusterView) -> dict[str, str]:
+    storage = cluster.spec["objectStorage"]
+    if storage["type"] == "external":
+        external = storage["external"]
+        s3 = {"CLOUDGEO_S3_ENDPOINT": external["endpoint"],
+              "CLOUDGEO_S3_SECURE": str(external["secure"]).lower(),
+              "CLOUDGEO_S3_REGION": external["region"]}
+    else:
+        s3 = {"CLOUDGEO_S3_ENDPOINT": f"{cluster.host('minio')}:{MINIO_PORT}",
+              "CLOUDGEO_S3_SECURE": "false", "CLOUDGEO_S3_REGION": "us-east-1"}
+    registry = cluster.spec["registry"]["type"]
+    data = {
+        "CLOUDGEO_PUBLIC_URL": gateway_url(cluster),
+        "CLOUDGEO_REDIS_URL": f"redis://{cluster.host('redis')}:{REDIS_PORT}/0",
+        "CLOUDGEO_FILE_SERVICE_URL": f"http://{cluster.host('file-service')}:{FILE_PORT}",
+        **s3,
+        "CLOUDGEO_S3_BUCKET": storage["bucket"],
+        "CLOUDGEO_REGISTRY": registry,
+    }
+    if registry == "consul":
+        data.update(CLOUDGEO_CONSUL_HOST=cluster.host("consul"),
+                    CLOUDGEO_CONSUL_PORT=str(CONSUL_PORT))
+    return data
+
+
+def settings_config_map(cluster: ClusterView) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": metadata(cluster, SETTINGS), "data": settings_data(cluster)}
+
+
+def minio_credentials(cluster: ClusterView, access_key: str, secret_key: str) -> dict[str, Any]:
+    """Made once, with random keys, by the operator (never re-applied: the keys must stay)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": metadata(cluster, MINIO_CREDENTIALS),
+            "stringData": {ACCESS_KEY: access_key, SECRET_KEY: secret_key}}

@@ -1,0 +1,121 @@
+"""Stateful parts: Redis, MinIO and Consul, each a one-replica StatefulSet and a Service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudgeo.operator.builders.common import (
+    CONSUL_PORT,
+    MINIO_CONSOLE_PORT,
+    MINIO_PORT,
+    REDIS_PORT,
+    ClusterView,
+    container_security,
+    http_probe,
+    labels,
+    metadata,
+    pod_spec,
+    selector_labels,
+    service,
+)
+from cloudgeo.operator.builders.settings import ACCESS_KEY, SECRET_KEY, credentials_secret
+
+# The upstream images run as these users.
+REDIS_USER, MINIO_USER, CONSUL_USER = 999, 1000, 100
+
+
+def stateful_set(cluster: ClusterView, component: str, container: dict[str, Any],
+                 persistence: dict[str, Any] | None, user: int,
+                 extra_volumes: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """One replica with its data on a claim (kept or deleted with the resource, as
+    spec.volumeClaimDeletePolicy says) or, without persistence, on an emptyDir."""
+    volumes = list(extra_volumes)
+    spec: dict[str, Any] = {
+        "serviceName": cluster.child(component), "replicas": 1,
+        "selector": {"matchLabels": selector_labels(cluster, component)},
+        "template": {"metadata": {"labels": labels(cluster, component)}},
+    }
+    if persistence and persistence["enabled"]:
+        claim: dict[str, Any] = {"accessModes": ["ReadWriteOnce"],
+                                 "resources": {"requests": {"storage": persistence["size"]}}}
+        if persistence.get("storageClassName"):
+            claim["storageClassName"] = persistence["storageClassName"]
+        spec["volumeClaimTemplates"] = [{"metadata": {"name": "data",
+                                                      "labels": labels(cluster, component)},
+                                         "spec": claim}]
+        policy = cluster.spec["volumeClaimDeletePolicy"]
+        spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": policy,
+                                                        "whenScaled": "Retain"}
+    else:
+        volumes.append({"name": "data", "emptyDir": {}})
+    spec["template"]["spec"] = pod_spec(cluster, [container], volumes=volumes, user=user)
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": metadata(cluster, component), "spec": spec}
+
+
+def redis_objects(cluster: ClusterView) -> list[dict[str, Any]]:
+    redis = cluster.spec["redis"]
+    persistent = redis["persistence"]["enabled"]
+    args = ["--appendonly", "yes" if persistent else "no", "--save", ""]
+    container = {
+        "name": "redis", "image": redis["image"], "args": args,
+        "ports": [{"name": "redis", "containerPort": REDIS_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"exec": {"command": ["redis-cli", "ping"]}, "periodSeconds": 5},
+        "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 20},
+        "resources": redis["resources"], "securityContext": container_security(),
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+    }
+    return [stateful_set(cluster, "redis", container, redis["persistence"], REDIS_USER),
+            service(cluster, "redis", [{"name": "redis", "port": REDIS_PORT,
+                                        "targetPort": "redis"}])]
+
+
+def minio_objects(cluster: ClusterView) -> list[dict[str, Any]]:
+    storage = cluster.spec["objectStorage"]
+    if storage["type"] != "minio":
+        return []
+    minio = storage["minio"]
+    secret = credentials_secret(cluster)
+    container = {
+        "name": "minio", "image": minio["image"],
+        "args": ["server", "/data", "--console-address", f":{MINIO_CONSOLE_PORT}"],
+        "env": [{"name": "MINIO_ROOT_USER", "valueFrom": {"secretKeyRef": {
+                    "name": secret, "key": ACCESS_KEY}}},
+                {"name": "MINIO_ROOT_PASSWORD", "valueFrom": {"secretKeyRef": {
+                    "name": secret, "key": SECRET_KEY}}},
+                {"name": "HOME", "value": "/tmp"}],
+        "ports": [{"name": "s3", "containerPort": MINIO_PORT, "protocol": "TCP"},
+                  {"name": "console", "containerPort": MINIO_CONSOLE_PORT, "protocol": "TCP"}],
+        "readinessProbe": http_probe("/minio/health/ready", "s3", period=5),
+        "livenessProbe": http_probe("/minio/health/live", "s3", period=20),
+        "resources": minio["resources"], "securityContext": container_security(),
+        "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    return [stateful_set(cluster, "minio", container, minio["persistence"], MINIO_USER,
+                         [{"name": "tmp", "emptyDir": {}}]),
+            service(cluster, "minio", [{"name": "s3", "port": MINIO_PORT, "targetPort": "s3"},
+                                       {"name": "console", "port": MINIO_CONSOLE_PORT,
+                                        "targetPort": "console"}])]
+
+
+def consul_objects(cluster: ClusterView) -> list[dict[str, Any]]:
+    registry = cluster.spec["registry"]
+    if registry["type"] != "consul":
+        return []
+    container = {
+        "name": "consul", "image": registry["consul"]["image"],
+        "args": ["agent", "-server", "-bootstrap-expect=1", "-client=0.0.0.0",
+                 "-data-dir=/consul/data", "-bind=0.0.0.0", "-advertise=$(POD_IP)"],
+        "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "ports": [{"name": "http", "containerPort": CONSUL_PORT, "protocol": "TCP"}],
+        "readinessProbe": http_probe("/v1/status/leader", "http", period=5),
+        "livenessProbe": http_probe("/v1/status/leader", "http", period=20),
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                      "limits": {"memory": "256Mi"}},
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "data", "mountPath": "/consul/data"}],
+    }
+    return [stateful_set(cluster, "consul", container, None, CONSUL_USER),
+            service(cluster, "consul", [{"name": "http", "port": CONSUL_PORT,
+                                         "targetPort": "http"}])]

@@ -1,0 +1,270 @@
+"""The GeoProcessingCluster CustomResourceDefinition (v1alpha1), built from Python.
+
+Defaults live in this schema only: the API server applies them, and the builders
+apply the same ones (defaults.apply_defaults), so a spec reads the same either way.
+kopf has no conversion webhooks, so later versions must only add fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+GROUP = "cloudgeo.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "GeoProcessingCluster"
+PLURAL = "geoprocessingclusters"
+SINGULAR = "geoprocessingcluster"
+SHORT_NAMES = ["gpc"]
+
+PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
+SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
+DEFAULT_IMAGE_TAG = "0.1.0"
+
+
+def _int(default: int, minimum: int = 0, maximum: int | None = None, doc: str = "") -> dict:
+    schema: dict[str, Any] = {"type": "integer", "default": default, "minimum": minimum}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    if doc:
+        schema["description"] = doc
+    return schema
+
+
+def _str(default: str | None = None, doc: str = "", **extra: Any) -> dict:
+    schema: dict[str, Any] = {"type": "string", **extra}
+    if default is not None:
+        schema["default"] = default
+    if doc:
+        schema["description"] = doc
+    return schema
+
+
+def _object(properties: dict[str, Any], doc: str = "", default: Any = None,
+            **extra: Any) -> dict:
+    # An object defaults to {} so that the defaults of its fields apply.
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
+                              "default": {} if default is None else default, **extra}
+    if doc:
+        schema["description"] = doc
+    return schema
+
+
+def _immutable(schema: dict, field: str) -> dict:
+    return {**schema, "x-kubernetes-validations": [
+        {"rule": "self == oldSelf", "message": f"{field} cannot be changed once set"}]}
+
+
+QUANTITY = {"anyOf": [{"type": "integer"}, {"type": "string"}],
+            "x-kubernetes-int-or-string": True,
+            "pattern": r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+                       r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"}
+
+
+def _resources(requests: dict[str, str], limits: dict[str, str]) -> dict:
+    quantities = {"type": "object", "additionalProperties": QUANTITY}
+    return {"type": "object", "description": "Compute resources of each pod (requests, limits).",
+            "properties": {"requests": quantities, "limits": quantities},
+            "default": {"requests": requests, "limits": limits}}
+
+
+def _image(component: str) -> dict:
+    return _str(f"cloudgeo/{component}:{DEFAULT_IMAGE_TAG}", f"Image of the {component} pods.")
+
+
+def _pull_policy() -> dict:
+    return _str("IfNotPresent", "imagePullPolicy of its pods.", enum=PULL_POLICIES)
+
+
+def _volume(size: str, doc: str) -> dict:
+    return _object({
+        "enabled": {"type": "boolean", "default": True,
+                    "description": "Keep data on a PersistentVolumeClaim (else an emptyDir)."},
+        "size": {**QUANTITY, "default": size, "description": "Size of the claim."},
+        "storageClassName": _str(doc="StorageClass of the claim; the cluster's default "
+                                     "when empty."),
+    }, doc)
+
+
+def wps_nodes_schema() -> dict:
+    autoscaling = _object({
+        "enabled": {"type": "boolean", "default": False},
+        "minReplicas": _int(2, 1),
+        "maxReplicas": _int(10, 1),
+        "targetCPUUtilizationPercentage": _int(70, 1, 100),
+    }, "A HorizontalPodAutoscaler on the scale subresource of this resource.",
+        **{"x-kubernetes-validations": [{"rule": "self.minReplicas <= self.maxReplicas",
+                                         "message": "minReplicas must not exceed "
+                                                    "maxReplicas"}]})
+    return _object({
+        "replicas": _int(3, 0, 200, "Number of WPS node pods."),
+        "qgisWorkers": _int(2, 1, 64, "QGIS worker processes per pod (one job at a time "
+                                      "each)."),
+        "image": _image("wps-node"),
+        "imagePullPolicy": _pull_policy(),
+        "resources": _resources({"cpu": "1", "memory": "2Gi"}, {"memory": "4Gi"}),
+        "jobTimeLimitSeconds": _int(3600, 1, doc="Hard time limit of one job."),
+        "maxQueuedJobs": _int(1000, 1, doc="Queued jobs beyond which requests get 503."),
+        "resultTTLSeconds": _int(86400, 60, doc="How long results and records are kept."),
+        "maxJobsPerWorker": _int(500, 1, doc="A QGIS worker is replaced after this many "
+                                             "jobs."),
+        "podDisruptionBudget": _object({"minAvailable": _int(1, 0)},
+                                       "PodDisruptionBudget of the nodes (when replicas > 1)."),
+        "autoscaling": autoscaling,
+    }, "The WPS nodes: PyWPS/Flask over pools of QGIS worker processes.")
+
+
+def file_service_schema() -> dict:
+    return _object({
+        "replicas": _int(2, 1, 50),
+        "image": _image("file-service"),
+        "imagePullPolicy": _pull_policy(),
+        "resources": _resources({"cpu": "250m", "memory": "256Mi"}, {"memory": "512Mi"}),
+        "maxUploadSize": _int(1024 ** 3, 1, doc="Largest accepted upload, in bytes."),
+    }, "The file service (uploads and direct links over object storage).")
+
+
+def gateway_schema() -> dict:
+    ingress = _object({
+        "enabled": {"type": "boolean", "default": False},
+        "host": _str(doc="Host name the Ingress answers for."),
+        "className": _str(doc="ingressClassName; the cluster's default class when empty."),
+        "tlsSecretName": _str(doc="Secret with the TLS certificate for host; plain HTTP "
+                                  "when empty."),
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"},
+                        "default": {}},
+    }, "An Ingress in front of the gateway Service.",
+        **{"x-kubernetes-validations": [{"rule": "!self.enabled || (has(self.host) && "
+                                                 "self.host != '')",
+                                         "message": "ingress.host is required when the "
+                                                    "ingress is enabled"}]})
+    return _object({
+        "replicas": _int(1, 1, 20),
+        "image": _image("gateway"),
+        "imagePullPolicy": _pull_policy(),
+        "resources": _resources({"cpu": "100m", "memory": "128Mi"}, {"memory": "256Mi"}),
+        "serviceType": _str("ClusterIP", "Type of the gateway Service.", enum=SERVICE_TYPES),
+        "ingress": ingress,
+    }, "The gateway (Traefik): /api/wps/** round-robin to the nodes, /api/file/** to the "
+       "file service.")
+
+
+def redis_schema() -> dict:
+    return _object({
+        "image": _str("redis:7.0", "Redis image."),
+        "resources": _resources({"cpu": "100m", "memory": "256Mi"}, {"memory": "1Gi"}),
+        "persistence": _volume("1Gi", "Where Redis keeps the job queue and records."),
+    }, "Redis: job queue, job records and (with the redis registry) the gateway's routes.")
+
+
+def object_storage_schema() -> dict:
+    minio = _object({
+        "image": _str("quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z", "MinIO image."),
+        "resources": _resources({"cpu": "250m", "memory": "512Mi"}, {"memory": "2Gi"}),
+        "persistence": _volume("10Gi", "Where MinIO keeps the objects."),
+    }, "An in-cluster MinIO StatefulSet (type minio).")
+    external = _object({
+        "endpoint": _str(doc="host:port of the S3 API."),
+        "region": _str("us-east-1"),
+        "secure": {"type": "boolean", "default": True, "description": "HTTPS to the "
+                                                                       "endpoint."},
+        "credentialsSecret": _str(doc="Secret with the keys accessKey and secretKey."),
+    }, "An S3 service outside the cluster (type external).")
+    return _object({
+        "type": _immutable(_str("minio", "Where objects are stored.",
+                                enum=["minio", "external"]), "objectStorage.type"),
+        "bucket": _immutable(_str("cloudgeo", "Bucket of inputs and results (created when "
+                                              "missing)."), "objectStorage.bucket"),
+        "minio": minio,
+        "external": external,
+    }, "Object storage for uploads and results.", **{"x-kubernetes-validations": [{
+        "rule": "self.type != 'external' || (has(self.external.endpoint) && "
+                "has(self.external.credentialsSecret))",
+        "message": "objectStorage.external.endpoint and credentialsSecret are required "
+                   "when type is external"}]})
+
+
+def registry_schema() -> dict:
+    return _object({
+        "type": _str("redis", "How nodes announce themselves to the gateway.",
+                     enum=["redis", "consul"]),
+        "consul": _object({"image": _str("hashicorp/consul:1.20", "Consul image.")},
+                          "The in-cluster Consul server (type consul)."),
+    }, "Service registry the gateway reads its servers from.")
+
+
+def spec_schema() -> dict:
+    return _object({
+        "wpsNodes": wps_nodes_schema(),
+        "fileService": file_service_schema(),
+        "gateway": gateway_schema(),
+        "redis": redis_schema(),
+        "objectStorage": object_storage_schema(),
+        "registry": registry_schema(),
+        "imagePullSecrets": {"type": "array", "default": [], "items": {
+            "type": "object", "required": ["name"], "properties": {"name": {"type":
+                                                                          "string"}}}},
+        "volumeClaimDeletePolicy": _str(
+            "Retain", "What happens to the PersistentVolumeClaims of Redis and MinIO when "
+                      "the resource is deleted.", enum=["Retain", "Delete"]),
+    }, "The desired GeoProcessing cluster.")
+
+
+def status_schema() -> dict:
+    condition = {"type": "object", "required": ["type", "status"], "properties": {
+        "type": {"type": "string"},
+        "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+        "reason": {"type": "string"},
+        "message": {"type": "string"},
+        "observedGeneration": {"type": "integer"},
+        "lastTransitionTime": {"type": "string", "format": "date-time"},
+    }}
+    return {"type": "object", "properties": {
+        "conditions": {"type": "array", "items": condition,
+                       "x-kubernetes-list-type": "map",
+                       "x-kubernetes-list-map-keys": ["type"]},
+        "observedGeneration": {"type": "integer"},
+        "nodes": {"type": "integer", "description": "WPS node pods (scale subresource)."},
+        "readyNodes": {"type": "integer"},
+        "nodeSelector": {"type": "string", "description": "Label selector of the node pods "
+                                                          "(scale subresource, HPA)."},
+        "gatewayURL": {"type": "string"},
+    }}
+
+
+def crd_manifest() -> dict:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{PLURAL}.{GROUP}",
+                     "labels": {"app.kubernetes.io/name": "cloudgeo",
+                                "app.kubernetes.io/component": "crd"}},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"kind": KIND, "plural": PLURAL, "singular": SINGULAR,
+                      "shortNames": SHORT_NAMES, "categories": ["cloudgeo"]},
+            "versions": [{
+                "name": VERSION, "served": True, "storage": True,
+                "schema": {"openAPIV3Schema": {
+                    "type": "object", "description": "A geoprocessing cluster: every QGIS "
+                                                     "algorithm as an OGC web service.",
+                    "properties": {"apiVersion": {"type": "string"},
+                                   "kind": {"type": "string"},
+                                   "metadata": {"type": "object"},
+                                   "spec": spec_schema(), "status": status_schema()}}},
+                "subresources": {"status": {}, "scale": {
+                    "specReplicasPath": ".spec.wpsNodes.replicas",
+                    "statusReplicasPath": ".status.nodes",
+                    "labelSelectorPath": ".status.nodeSelector"}},
+                "additionalPrinterColumns": [
+                    {"name": "Ready", "type": "string",
+                     "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
+                    {"name": "Nodes", "type": "integer", "jsonPath": ".status.readyNodes"},
+                    {"name": "Gateway", "type": "string", "jsonPath": ".status.gatewayURL",
+                     "priority": 1},
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                ],
+            }],
+        },
+    }

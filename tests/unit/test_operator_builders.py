@@ -1,0 +1,208 @@
+"""The pure builders: a GeoProcessingCluster in, Kubernetes objects out (no API server)."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from cloudgeo.operator.builders import ClusterView, build_all
+from cloudgeo.operator.builders.common import SETTINGS_CHECKSUM
+
+UID = "0b7c2d4e-1111-2222-3333-444455556666"
+
+
+def cluster(spec: dict | None = None, name: str = "geo") -> ClusterView:
+    return ClusterView.of({"metadata": {"name": name, "namespace": "gis", "uid": UID,
+                                        "generation": 4}, "spec": spec or {}})
+
+
+def objects(spec: dict | None = None) -> dict[tuple[str, str], dict]:
+    return {(o["kind"], o["metadata"]["name"]): o for o in build_all(cluster(spec))}
+
+
+def env_of(container: dict) -> dict:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+SPECS = {
+    "default": {},
+    "scaled": {"wpsNodes": {"replicas": 12, "qgisWorkers": 6}},
+    "autoscaled": {"wpsNodes": {"autoscaling": {"enabled": True, "maxReplicas": 30}}},
+    "external-s3": {"objectStorage": {"type": "external", "external": {
+        "endpoint": "s3.example.org:443", "credentialsSecret": "s3-keys"}}},
+    "consul": {"registry": {"type": "consul"}},
+    "ingress": {"gateway": {"ingress": {"enabled": True, "host": "wps.example.org",
+                                        "className": "nginx", "tlsSecretName": "wps-tls"}}},
+    "ephemeral": {"redis": {"persistence": {"enabled": False}},
+                  "objectStorage": {"minio": {"persistence": {"enabled": False}}}},
+    "single": {"wpsNodes": {"replicas": 1}, "imagePullSecrets": [{"name": "regcred"}]},
+}
+
+
+@pytest.mark.parametrize("version", ["1.27.0", "1.33.0", "1.37.0"])
+@pytest.mark.parametrize("name", SPECS)
+def test_every_object_passes_strict_kubernetes_validation(name, version):
+    for obj in build_all(cluster(SPECS[name])):
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_strict_validation_would_catch_a_misspelt_field():
+    deployment = objects()[("Deployment", "geo-wps-node")]
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.30.0", strict=True)
+
+
+def test_default_spec_builds_the_whole_cluster_owned_by_the_resource():
+    built = objects()
+    assert sorted(built) == sorted([
+        ("ConfigMap", "geo-settings"), ("ConfigMap", "geo-gateway-config"),
+        ("StatefulSet", "geo-redis"), ("Service", "geo-redis"),
+        ("StatefulSet", "geo-minio"), ("Service", "geo-minio"),
+        ("Deployment", "geo-file-service"), ("Service", "geo-file-service"),
+        ("Deployment", "geo-wps-node"), ("Service", "geo-wps-node"),
+        ("PodDisruptionBudget", "geo-wps-node"),
+        ("Deployment", "geo-gateway"), ("Service", "geo-gateway")])
+    for obj in built.values():
+        (owner,) = obj["metadata"]["ownerReferences"]
+        assert owner == {"apiVersion": "cloudgeo.io/v1alpha1", "kind": "GeoProcessingCluster",
+                         "name": "geo", "uid": UID, "controller": True,
+                         "blockOwnerDeletion": True}
+        assert obj["metadata"]["namespace"] == "gis"
+        assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == "geo"
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "cloudgeo-operator"
+
+
+def test_selectors_use_only_stable_labels():
+    for obj in build_all(cluster()):
+        selector = obj.get("spec", {}).get("selector") or {}
+        selector = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
+        for key in selector:
+            assert key in ("app.kubernetes.io/name", "app.kubernetes.io/instance",
+                           "app.kubernetes.io/component"), (obj["kind"], key)
+
+
+def test_nodes_carry_probes_resources_and_settings():
+    node = objects()[("Deployment", "geo-wps-node")]
+    pod = node["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}
+    env = env_of(container)
+    assert env["CLOUDGEO_WPS_QGIS_WORKERS"] == "2"
+    assert env["CLOUDGEO_WPS_ADVERTISE_URL"] == "http://$(POD_IP):8001"
+    assert env["CLOUDGEO_WPS_NODE_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["CLOUDGEO_S3_SECRET_KEY"] == {"secretKeyRef": {
+        "name": "geo-minio-credentials", "key": "secretKey"}}
+    assert container["envFrom"] == [{"configMapRef": {"name": "geo-settings"}}]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    settings = objects()[("ConfigMap", "geo-settings")]["data"]
+    assert settings["CLOUDGEO_REDIS_URL"] == "redis://geo-redis.gis.svc:6379/0"
+    assert settings["CLOUDGEO_S3_ENDPOINT"] == "geo-minio.gis.svc:9000"
+    assert settings["CLOUDGEO_PUBLIC_URL"] == "http://geo-gateway.gis.svc"
+    assert settings["CLOUDGEO_REGISTRY"] == "redis"
+
+
+def test_scale_sets_replicas_and_workers():
+    built = objects(SPECS["scaled"])
+    node = built[("Deployment", "geo-wps-node")]
+    assert node["spec"]["replicas"] == 12
+    assert env_of(node["spec"]["template"]["spec"]["containers"][0])[
+        "CLOUDGEO_WPS_QGIS_WORKERS"] == "6"
+    assert built[("PodDisruptionBudget", "geo-wps-node")]["spec"]["minAvailable"] == 1
+
+
+def test_a_single_node_gets_no_disruption_budget_and_pull_secrets_reach_every_pod():
+    built = objects(SPECS["single"])
+    assert ("PodDisruptionBudget", "geo-wps-node") not in built
+    for obj in built.values():
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            assert obj["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+
+
+def test_autoscaling_targets_the_scale_subresource_of_the_resource():
+    hpa = objects(SPECS["autoscaled"])[("HorizontalPodAutoscaler", "geo-wps-node")]
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "cloudgeo.io/v1alpha1",
+                                             "kind": "GeoProcessingCluster", "name": "geo"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 30)
+    assert ("HorizontalPodAutoscaler", "geo-wps-node") not in objects()
+
+
+def test_external_s3_replaces_minio():
+    built = objects(SPECS["external-s3"])
+    assert not [k for k in built if "minio" in k[1]]
+    settings = built[("ConfigMap", "geo-settings")]["data"]
+    assert settings["CLOUDGEO_S3_ENDPOINT"] == "s3.example.org:443"
+    assert settings["CLOUDGEO_S3_SECURE"] == "true"
+    files = built[("Deployment", "geo-file-service")]["spec"]["template"]["spec"]
+    assert env_of(files["containers"][0])["CLOUDGEO_S3_ACCESS_KEY"] == {
+        "secretKeyRef": {"name": "s3-keys", "key": "accessKey"}}
+
+
+def test_consul_registry_adds_consul_and_points_traefik_and_services_at_it():
+    built = objects(SPECS["consul"])
+    assert ("StatefulSet", "geo-consul") in built and ("Service", "geo-consul") in built
+    settings = built[("ConfigMap", "geo-settings")]["data"]
+    assert (settings["CLOUDGEO_REGISTRY"], settings["CLOUDGEO_CONSUL_HOST"]) == (
+        "consul", "geo-consul.gis.svc")
+    static = yaml.safe_load(built[("ConfigMap", "geo-gateway-config")]["data"]["traefik.yaml"])
+    assert static["providers"]["consulCatalog"]["endpoint"]["address"] == \
+        "geo-consul.gis.svc:8500"
+    redis_static = yaml.safe_load(objects()[("ConfigMap", "geo-gateway-config")]["data"][
+        "traefik.yaml"])
+    assert redis_static["providers"]["redis"]["endpoints"] == ["geo-redis.gis.svc:6379"]
+    assert ("StatefulSet", "geo-consul") not in objects()
+
+
+def test_gateway_config_routes_the_seed_paths_and_is_mounted():
+    built = objects()
+    dynamic = yaml.safe_load(built[("ConfigMap", "geo-gateway-config")]["data"]["dynamic.yaml"])
+    assert dynamic["http"]["routers"]["wps"]["rule"] == "PathPrefix(`/api/wps`)"
+    static = yaml.safe_load(built[("ConfigMap", "geo-gateway-config")]["data"]["traefik.yaml"])
+    assert static["providers"]["file"]["filename"] == "/etc/traefik/dynamic.yaml"
+    assert static["entryPoints"]["web"]["address"] == ":9000"
+    gateway = built[("Deployment", "geo-gateway")]["spec"]["template"]["spec"]
+    assert gateway["containers"][0]["readinessProbe"]["httpGet"] == {"path": "/ping",
+                                                                      "port": "metrics"}
+    service = built[("Service", "geo-gateway")]
+    assert [p["name"] for p in service["spec"]["ports"]] == ["web", "metrics"]
+
+
+def test_ingress_on_and_off():
+    assert not [k for k in objects() if k[0] == "Ingress"]
+    built = objects(SPECS["ingress"])
+    ingress = built[("Ingress", "geo-gateway")]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"hosts": ["wps.example.org"], "secretName": "wps-tls"}]
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] \
+        == "0"
+    assert built[("ConfigMap", "geo-settings")]["data"]["CLOUDGEO_PUBLIC_URL"] == \
+        "https://wps.example.org"
+
+
+def test_volume_claims_follow_persistence_and_the_deletion_policy():
+    redis = objects()[("StatefulSet", "geo-redis")]["spec"]
+    assert redis["volumeClaimTemplates"][0]["spec"]["resources"]["requests"] == {
+        "storage": "1Gi"}
+    assert redis["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
+    deleting = objects({"volumeClaimDeletePolicy": "Delete"})[("StatefulSet", "geo-minio")]
+    assert deleting["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"
+    ephemeral = objects(SPECS["ephemeral"])[("StatefulSet", "geo-redis")]["spec"]
+    assert "volumeClaimTemplates" not in ephemeral
+    assert {"name": "data", "emptyDir": {}} in ephemeral["template"]["spec"]["volumes"]
+
+
+def test_a_settings_change_rolls_the_pods_and_a_scale_does_not():
+    def stamp(spec):
+        return objects(spec)[("Deployment", "geo-wps-node")]["spec"]["template"]["metadata"][
+            "annotations"][SETTINGS_CHECKSUM]
+
+    assert stamp({}) == stamp({}) == stamp(SPECS["scaled"])
+    assert stamp({}) != stamp(SPECS["consul"])
+
+
+def test_building_twice_gives_the_same_objects():
+    assert build_all(cluster(SPECS["consul"])) == build_all(cluster(SPECS["consul"]))

@@ -1,0 +1,155 @@
+"""The reconcile and the status conditions, against an in-memory double of the Kubernetes
+API server (none can run on these machines): the double keeps objects by kind and name
+and answers label-selector lists, which is all the reconcile asks of it."""
+
+from __future__ import annotations
+
+import copy
+
+from cloudgeo.operator.builders import ClusterView
+from cloudgeo.operator.conditions import status_for
+from cloudgeo.operator.reconcile import children, reconcile
+
+UID = "6f1d"
+
+
+class ApiServerDouble:
+    """A test double of the API server: objects by (kind, namespace, name)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str], dict] = {}
+        self.applied: list[tuple[str, str]] = []
+        self.created: list[tuple[str, str]] = []
+        self.deleted: list[tuple[str, str]] = []
+
+    @staticmethod
+    def _key(obj: dict) -> tuple[str, str, str]:
+        return obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"]
+
+    def apply(self, obj: dict) -> None:
+        self.applied.append((obj["kind"], obj["metadata"]["name"]))
+        self.objects[self._key(obj)] = copy.deepcopy(obj)
+
+    def create(self, obj: dict) -> None:
+        if self._key(obj) in self.objects:
+            raise AssertionError(f"{self._key(obj)} already exists")
+        self.created.append((obj["kind"], obj["metadata"]["name"]))
+        self.objects[self._key(obj)] = copy.deepcopy(obj)
+
+    def get(self, api_version, kind, name, namespace):
+        return self.objects.get((kind, namespace, name))
+
+    def list(self, api_version, kind, namespace, selector):
+        wanted = dict(pair.split("=") for pair in selector.split(","))
+        return [o for (k, ns, _), o in self.objects.items() if k == kind and ns == namespace
+                and wanted.items() <= o["metadata"].get("labels", {}).items()]
+
+    def delete(self, api_version, kind, name, namespace):
+        self.deleted.append((kind, name))
+        self.objects.pop((kind, namespace, name), None)
+
+
+def resource(spec: dict, generation: int = 1) -> dict:
+    return {"apiVersion": "cloudgeo.io/v1alpha1", "kind": "GeoProcessingCluster",
+            "metadata": {"name": "geo", "namespace": "gis", "uid": UID,
+                         "generation": generation}, "spec": spec}
+
+
+def test_reconcile_applies_everything_and_makes_the_minio_keys_once():
+    api = ApiServerDouble()
+    status = reconcile(resource({}), api)
+    assert status == {"observedGeneration": 1, "gatewayURL": "http://geo-gateway.gis.svc",
+                      "nodeSelector": "app.kubernetes.io/name=cloudgeo,"
+                                      "app.kubernetes.io/instance=geo,"
+                                      "app.kubernetes.io/component=wps-node"}
+    assert api.created == [("Secret", "geo-minio-credentials")]
+    keys = api.objects[("Secret", "gis", "geo-minio-credentials")]["stringData"]
+    assert len(keys["secretKey"]) >= 30
+    first = list(api.applied)
+    assert len(first) == 13 and not api.deleted
+    api.applied.clear()
+    reconcile(resource({}), api)  # resume: same objects, keys kept, nothing pruned
+    assert api.applied == first and api.created == [("Secret", "geo-minio-credentials")]
+    assert api.objects[("Secret", "gis", "geo-minio-credentials")]["stringData"] == keys
+    assert not api.deleted
+
+
+def test_update_prunes_what_the_spec_no_longer_asks_for():
+    api = ApiServerDouble()
+    on = {"gateway": {"ingress": {"enabled": True, "host": "wps.example.org"}},
+          "registry": {"type": "consul"},
+          "wpsNodes": {"autoscaling": {"enabled": True}}}
+    reconcile(resource(on), api)
+    assert ("Ingress", "gis", "geo-gateway") in api.objects
+    reconcile(resource({"wpsNodes": {"replicas": 1}}, generation=2), api)
+    assert sorted(api.deleted) == [
+        ("HorizontalPodAutoscaler", "geo-wps-node"), ("Ingress", "geo-gateway"),
+        ("PodDisruptionBudget", "geo-wps-node"), ("Service", "geo-consul"),
+        ("StatefulSet", "geo-consul")]
+    assert api.objects[("Deployment", "gis", "geo-wps-node")]["spec"]["replicas"] == 1
+
+
+def test_objects_of_another_cluster_are_never_pruned():
+    api = ApiServerDouble()
+    other = copy.deepcopy(resource({"gateway": {"ingress": {"enabled": True, "host": "x"}}}))
+    other["metadata"]["name"] = "other"
+    reconcile(other, api)
+    reconcile(resource({}), api)
+    assert ("Ingress", "gis", "other-gateway") in api.objects and not api.deleted
+
+
+def ready(obj: dict, replicas: int | None = None) -> None:
+    want = obj["spec"].get("replicas", 1) if replicas is None else replicas
+    obj["metadata"]["generation"] = 1
+    obj["status"] = {"observedGeneration": 1, "replicas": want, "readyReplicas": want,
+                     "updatedReplicas": want}
+
+
+def test_conditions_follow_the_children_and_keep_transition_times():
+    api = ApiServerDouble()
+    body = resource({"registry": {"type": "consul"}})
+    reconcile(body, api)
+    view = ClusterView.of(body)
+    status = status_for(view, children(body, api), [], "2026-11-28T10:00:00Z")
+    by_type = {c["type"]: c for c in status["conditions"]}
+    assert by_type["Ready"]["status"] == "False"
+    assert by_type["WpsNodesReady"]["reason"] == "Unavailable"
+    assert by_type["WpsNodesReady"]["message"] == "0/3 pods ready"
+    assert status["readyNodes"] == 0
+
+    for (kind, _, name), obj in api.objects.items():
+        if kind in ("Deployment", "StatefulSet") and name != "geo-wps-node":
+            ready(obj)
+    nodes = api.objects[("Deployment", "gis", "geo-wps-node")]
+    ready(nodes, 2)
+    later = status_for(view, children(body, api), status["conditions"], "2026-11-28T10:01:00Z")
+    by_type = {c["type"]: c for c in later["conditions"]}
+    assert by_type["GatewayReady"] == {
+        "type": "GatewayReady", "status": "True", "reason": "Available",
+        "message": "1/1 pods ready", "observedGeneration": 1,
+        "lastTransitionTime": "2026-11-28T10:01:00Z"}
+    assert by_type["Ready"]["message"] == "not ready: WpsNodesReady"
+    assert by_type["Ready"]["lastTransitionTime"] == "2026-11-28T10:00:00Z"  # still False
+    assert later["readyNodes"] == 2
+
+    ready(nodes)
+    done = status_for(view, children(body, api), later["conditions"], "2026-11-28T10:02:00Z")
+    by_type = {c["type"]: c for c in done["conditions"]}
+    assert by_type["Ready"]["status"] == "True"
+    assert by_type["Ready"]["lastTransitionTime"] == "2026-11-28T10:02:00Z"
+    assert by_type["GatewayReady"]["lastTransitionTime"] == "2026-11-28T10:01:00Z"
+    assert by_type["RegistryReady"]["reason"] == "Available"
+    assert done["readyNodes"] == done["nodes"] == 3
+
+
+def test_a_rollout_in_progress_is_not_ready():
+    api = ApiServerDouble()
+    body = resource({})
+    reconcile(body, api)
+    for (kind, _, _), obj in api.objects.items():
+        if kind in ("Deployment", "StatefulSet"):
+            ready(obj)
+    api.objects[("Deployment", "gis", "geo-gateway")]["metadata"]["generation"] = 2
+    status = status_for(ClusterView.of(body), children(body, api), [], "t")
+    gateway = next(c for c in status["conditions"] if c["type"] == "GatewayReady")
+    assert (gateway["status"], gateway["reason"]) == ("False", "Progressing")
