@@ -8,6 +8,7 @@ PACKAGES=(
     otb-bin otb-qgis grass-core                # Orfeo ToolBox and GRASS algorithm providers
     redis-server                               # job store, queue and local registry
     prometheus                                 # only for the tests that scrape for real
+    docker.io debootstrap                      # only for the tests that build the images
 )
 
 missing=()
@@ -25,5 +26,14 @@ echo "Installing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-# apt starts nothing here, and where it does we run our own instances on our own ports.
-systemctl disable --now redis-server prometheus >/dev/null 2>&1 || true
+# apt starts nothing here, and where it does we run our own instances on our own ports:
+# stop the services of the packages just installed (never a Docker that was already there).
+services=()
+for pkg in "${missing[@]}"; do
+    case "$pkg" in
+        redis-server) services+=(redis-server) ;;
+        prometheus) services+=(prometheus) ;;
+        docker.io) services+=(docker.socket docker containerd) ;;
+    esac
+done
+[ ${#services[@]} -eq 0 ] || systemctl disable --now "${services[@]}" >/dev/null 2>&1 || true

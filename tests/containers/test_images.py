@@ -1,0 +1,178 @@
+"""The images, built for real with Docker from debian:bookworm-slim (made here with
+debootstrap), then run together on a private container network: Redis and SeaweedFS
+(test-only images, as no registry can be reached), the file service, two WPS nodes and
+the gateway, with the seed's walkthrough run through the gateway container.
+
+Skipped, with the reason, where there is no Docker engine, debootstrap or root.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import time
+import uuid
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+import requests
+
+from cloudgeo.localcluster.processes import StartupFailed, free_port
+from tests.support.docker import DockerEngine, why_no_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).parent / "images"
+TAG = "0.1.0"
+PRODUCT_IMAGES = {"wps-node": ROOT / "images/wps-node/Dockerfile",
+                  "file-service": ROOT / "images/file-service/Dockerfile",
+                  "gateway": ROOT / "images/gateway/Dockerfile",
+                  "operator": ROOT / "operator/Dockerfile"}
+TEST_IMAGES = {"test-redis": HERE / "redis", "test-seaweedfs": HERE / "seaweedfs"}
+
+pytestmark = pytest.mark.skipif(why_no_engine() is not None,
+                                reason=f"no container engine: {why_no_engine()}")
+
+
+@pytest.fixture(scope="module")
+def engine(state_root):
+    docker = DockerEngine(state_root / "docker")
+    try:
+        docker.start()
+    except StartupFailed as exc:  # a kernel or sandbox without what dockerd needs
+        docker.stop()
+        pytest.skip(f"the Docker engine did not start here: {exc}")
+    try:
+        docker.make_base_image()
+        timings = {}
+        for name, dockerfile in PRODUCT_IMAGES.items():
+            timings[name] = docker.build(f"cloudgeo/{name}:{TAG}", dockerfile, ROOT)
+        for name, folder in TEST_IMAGES.items():
+            timings[name] = docker.build(f"cloudgeo/{name}:{TAG}", folder / "Dockerfile",
+                                         folder)
+        print("build seconds:", {k: round(v) for k, v in timings.items()})
+        yield docker
+    finally:
+        docker.stop()
+
+
+def inspect(engine: DockerEngine, image: str) -> dict:
+    return json.loads(engine.run("image", "inspect", image).stdout)[0]
+
+
+@pytest.mark.parametrize("name", PRODUCT_IMAGES)
+def test_images_run_as_a_non_root_user_with_a_health_check(engine, name):
+    config = inspect(engine, f"cloudgeo/{name}:{TAG}")["Config"]
+    assert config["User"] == "10001"
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+
+
+def test_operator_image_carries_kopf_and_the_handlers(engine):
+    done = engine.run("run", "--rm", "--network=none", f"cloudgeo/operator:{TAG}", "python",
+                      "-c", "import kopf, cloudgeo.operator.handlers as h; print(h.SETTINGS)")
+    assert "field_manager='cloudgeo-operator'" in done.stdout
+
+
+class ContainerCluster:
+    """The product images and the test stores on one user-defined network."""
+
+    def __init__(self, engine: DockerEngine) -> None:
+        self.engine = engine
+        self.suffix = uuid.uuid4().hex[:6]
+        self.network = f"cloudgeo-test-{self.suffix}"
+        self.bridge = f"cgt{self.suffix}"
+        self.forward_rule: list[str] | None = None
+        self.port = free_port()
+        self.gateway_url = f"http://127.0.0.1:{self.port}"
+        self.names: list[str] = []
+
+    def name(self, role: str) -> str:
+        return f"{role}-{self.suffix}"
+
+    def run(self, role: str, image: str, env: dict[str, str] | None = None,
+            flags: tuple[str, ...] = ()) -> None:
+        options = ["--detach", f"--name={self.name(role)}", f"--network={self.network}",
+                   f"--network-alias={role}", *flags,
+                   *(f"--env={key}={value}" for key, value in (env or {}).items())]
+        self.engine.run("run", *options, f"cloudgeo/{image}:{TAG}")
+        self.names.append(self.name(role))
+
+    def health(self, role: str) -> str:
+        return self.engine.run("inspect", "--format", "{{.State.Health.Status}}",
+                               self.name(role), check=False).stdout.strip()
+
+    def up(self) -> None:
+        self.engine.run("network", "create", f"--opt=com.docker.network.bridge.name={self.bridge}",
+                        self.network)
+        self.forward_rule = allow_bridge_traffic(self.bridge)
+        common = {"CLOUDGEO_REDIS_URL": "redis://redis:6379/0", "CLOUDGEO_REGISTRY": "redis",
+                  "CLOUDGEO_S3_ENDPOINT": "s3:8333", "CLOUDGEO_S3_ACCESS_KEY": "cloudgeo",
+                  "CLOUDGEO_S3_SECRET_KEY": "cloudgeo-secret",
+                  "CLOUDGEO_PUBLIC_URL": self.gateway_url,
+                  "CLOUDGEO_FILE_SERVICE_URL": "http://files:8800"}
+        self.run("redis", "test-redis")
+        self.run("s3", "test-seaweedfs")
+        self.run("files", "file-service",
+                 env={**common, "CLOUDGEO_FILE_ADVERTISE_URL": "http://files:8800"})
+        for n in (1, 2):
+            self.run(f"node-{n}", "wps-node",
+                     env={**common, "CLOUDGEO_WPS_NODE_ID": f"node-{n}",
+                          "CLOUDGEO_WPS_ADVERTISE_URL": f"http://node-{n}:8001"})
+        # The only port reachable from outside the network, on 127.0.0.1.
+        self.run("gateway", "gateway", flags=(f"--publish=127.0.0.1:{self.port}:9000",))
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.health(r) == "healthy" for r in ("node-1", "node-2", "files")):
+                try:
+                    url = f"{self.gateway_url}/api/wps/processes/native:buffer"
+                    answered = {requests.get(url, timeout=5).headers.get("X-CloudGeo-Node")
+                                for _ in range(6)}
+                    if answered == {"node-1", "node-2"}:
+                        return
+                except requests.RequestException:
+                    pass
+            time.sleep(1)
+        logs = {n: self.engine.run("logs", "--tail=30", n, check=False).stderr[-1500:]
+                for n in self.names}
+        raise AssertionError(f"the container cluster never became ready: {logs}")
+
+    def down(self) -> None:
+        if self.names:
+            self.engine.run("rm", "-f", *self.names, check=False)
+        if self.forward_rule:
+            subprocess.run(["iptables", "-D", *self.forward_rule], check=False)
+        self.engine.run("network", "rm", self.network, check=False)
+
+
+def allow_bridge_traffic(bridge: str) -> list[str] | None:
+    """Where the host forwards bridged traffic through a FORWARD chain that drops by
+    default (a host that also runs its own Docker), lets traffic within our bridge pass,
+    as Docker does for its own networks; the rule is removed with the network."""
+    chain = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True)
+    if chain.returncode != 0 or "-P FORWARD DROP" not in chain.stdout:
+        return None
+    rule = ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"]
+    subprocess.run(["iptables", "-I", *rule], check=True)
+    return rule
+
+
+def test_walkthrough_through_the_gateway_container(engine, tmp_path):
+    from cloudgeo.localcluster.walkthrough import run as walkthrough
+
+    cluster = ContainerCluster(engine)
+    try:
+        cluster.up()
+        cluster.wait_ready()
+        printed = io.StringIO()
+        with redirect_stdout(printed):
+            walkthrough(cluster.gateway_url, tmp_path / "walkthrough")
+        text = printed.getvalue()
+        assert "walkthrough complete" in text, text[-3000:]
+        assert "10 buffered features" in text
+        assert "answered by node-1" in text or "answered by node-2" in text
+        assert cluster.health("gateway") == "healthy"
+    finally:
+        cluster.down()
