@@ -82,6 +82,18 @@ class ConsulAgentDouble:
                 self.end_headers()
                 self.wfile.write(b"true")
 
+            def do_GET(self):
+                double.calls.append((self.command, self.path))
+                if not self.path.startswith("/v1/agent/services"):
+                    self.send_error(404)
+                    return
+                answer = {sid: {"ID": sid, "Service": s["name"]}
+                          for sid, s in double.services.items()}
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(answer).encode())
+
             def log_message(self, *args) -> None:
                 pass
 
@@ -110,6 +122,8 @@ def test_consul_registration_against_an_agent_double(consul_double):
     registrar = Registrar(settings, "py-wps", "py-wps-127.0.0.1-8001", "http://127.0.0.1:8001")
     registrar.start()
     wait_for(lambda: "py-wps-127.0.0.1-8001" in consul_double.services, 5, "registration")
+    consul_double.services.clear()  # the agent restarted and forgot its services
+    wait_for(lambda: "py-wps-127.0.0.1-8001" in consul_double.services, 5, "re-registration")
     service = consul_double.services["py-wps-127.0.0.1-8001"]
     assert service["name"] == "py-wps"
     assert service["address"] == "127.0.0.1" and service["port"] == 8001

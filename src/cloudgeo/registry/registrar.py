@@ -75,16 +75,15 @@ class ConsulRegistration:
         self.address, self.port = parts.hostname, parts.port
         self.check = consul.Check.http(f"{url}{HEALTH_PATH}", interval="10s", timeout="1s",
                                        deregister="1m")
-        self.registered = False
 
     def beat(self) -> None:
-        # The agent health-checks the instance itself; registering once is enough,
-        # and again after a failure (the agent may have restarted).
-        if not self.registered:
+        # The agent health-checks the instance itself, so a registration needs no
+        # refreshing; but an agent that restarted without its data (an emptyDir in
+        # Kubernetes) has forgotten it, so ask, and register again when it is missing.
+        if self.instance_id not in self.client.agent.services():
             self.client.agent.service.register(
                 self.service, service_id=self.instance_id, address=self.address,
                 port=self.port, tags=consul_tags(self.service), check=self.check)
-            self.registered = True
 
     def remove(self) -> None:
         self.client.agent.service.deregister(self.instance_id)
@@ -107,8 +106,6 @@ class Registrar(threading.Thread):
                 self.backend.beat()
             except Exception as exc:
                 log.warning("registration heartbeat failed: %s", exc)
-                if hasattr(self.backend, "registered"):
-                    self.backend.registered = False
             self.stopping.wait(self.interval)
 
     def stop(self) -> None:
