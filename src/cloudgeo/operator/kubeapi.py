@@ -7,7 +7,8 @@ from typing import Any
 
 
 class KubeApi:
-    def __init__(self, field_manager: str, api_client=None) -> None:
+    def __init__(self, field_manager: str, api_client=None,
+                 discovery_cache: str | None = None) -> None:
         from kubernetes import client, config, dynamic
 
         if api_client is None:
@@ -16,7 +17,7 @@ class KubeApi:
             except config.ConfigException:
                 config.load_kube_config()
             api_client = client.ApiClient()
-        self.dynamic = dynamic.DynamicClient(api_client)
+        self.dynamic = dynamic.DynamicClient(api_client, cache_file=discovery_cache)
         self.field_manager = field_manager
 
     def _resource(self, api_version: str, kind: str):
