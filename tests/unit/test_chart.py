@@ -125,3 +125,15 @@ def test_manifests_build_with_kustomize_and_validate():
             assert admit(doc)["metadata"]["namespace"] == "cloudgeo"
         else:
             kubernetes_validate.validate(doc, "1.30.0", strict=True)
+
+
+def test_chart_and_manifests_run_the_operator_the_same_way():
+    from cloudgeo.operator.install import operator_objects
+
+    (charted,) = [d for d in render() if d["kind"] == "Deployment"]
+    (listed,) = [d for d in operator_objects("gis") if d["kind"] == "Deployment"]
+    ours, theirs = charted["spec"]["template"]["spec"], listed["spec"]["template"]["spec"]
+    assert ours["volumes"] == theirs["volumes"]
+    assert ours["securityContext"] == theirs["securityContext"]
+    for field in ("ports", "livenessProbe", "securityContext", "volumeMounts", "resources"):
+        assert ours["containers"][0][field] == theirs["containers"][0][field], field

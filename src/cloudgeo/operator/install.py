@@ -56,6 +56,8 @@ def operator_objects(namespace: str, image: str = f"cloudgeo/operator:{DEFAULT_I
                       "limits": {"memory": "256Mi"}},
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
+        # The Kubernetes client caches API discovery in /tmp.
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
@@ -73,7 +75,8 @@ def operator_objects(namespace: str, image: str = f"cloudgeo/operator:{DEFAULT_I
                 "serviceAccountName": NAME,
                 "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
                                     "seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [container]}}}},
+                "containers": [container],
+                "volumes": [{"name": "tmp", "emptyDir": {}}]}}}},
     ]
 
 
