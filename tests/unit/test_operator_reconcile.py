@@ -153,3 +153,36 @@ def test_a_rollout_in_progress_is_not_ready():
     status = status_for(ClusterView.of(body), children(body, api), [], "t")
     gateway = next(c for c in status["conditions"] if c["type"] == "GatewayReady")
     assert (gateway["status"], gateway["reason"]) == ("False", "Progressing")
+
+
+def test_kopf_handlers_patch_the_status(monkeypatch):
+    """The kopf handlers called as kopf calls them (body, patch), with the API server
+    double in place of the cluster."""
+    import logging
+
+    import kopf
+
+    from cloudgeo.operator import handlers
+
+    api = ApiServerDouble()
+    monkeypatch.setattr(handlers, "api", lambda: api)
+    body = kopf.Body(resource({"wpsNodes": {"replicas": 2}}, generation=3))
+    patch = kopf.Patch()
+    handlers.apply_spec(body=body, patch=patch, logger=logging.getLogger("test"))
+    assert patch["status"]["observedGeneration"] == 3
+    assert api.objects[("Deployment", "gis", "geo-wps-node")]["spec"]["replicas"] == 2
+
+    for (kind, _, _), obj in api.objects.items():
+        if kind in ("Deployment", "StatefulSet"):
+            ready(obj)
+    timer_patch = kopf.Patch()
+    handlers.refresh_status(body=body, patch=timer_patch)
+    status = timer_patch["status"]
+    assert status["readyNodes"] == status["nodes"] == 2
+    assert {c["type"]: c["status"] for c in status["conditions"]}["Ready"] == "True"
+    # Nothing changed since: the timer writes nothing.
+    settled = kopf.Body({**resource({"wpsNodes": {"replicas": 2}}, generation=3),
+                         "status": status})
+    quiet = kopf.Patch()
+    handlers.refresh_status(body=settled, patch=quiet)
+    assert dict(quiet) == {}
