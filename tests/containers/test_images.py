@@ -16,11 +16,15 @@ import uuid
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
+from cloudgeo.client import download, upload_file
 from cloudgeo.localcluster.processes import StartupFailed, free_port
+from cloudgeo.samples import four_band_geotiff
 from tests.support.docker import DockerEngine, why_no_engine
+from tests.support.wps import raster_array
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent / "images"
@@ -52,6 +56,8 @@ def engine(state_root):
             timings[name] = docker.build(f"cloudgeo/{name}:{TAG}", folder / "Dockerfile",
                                          folder)
         print("build seconds:", {k: round(v) for k, v in timings.items()})
+        print("image MB:", {name: round(inspect(docker, f"cloudgeo/{name}:{TAG}")["Size"] / 1e6)
+                            for name in PRODUCT_IMAGES})
         yield docker
     finally:
         docker.stop()
@@ -174,5 +180,18 @@ def test_walkthrough_through_the_gateway_container(engine, tmp_path):
         assert "10 buffered features" in text
         assert "answered by node-1" in text or "answered by node-2" in text
         assert cluster.health("gateway") == "healthy"
+        # GRASS and the WPS 1.0.0 endpoint work in the image too.
+        raster = upload_file(cluster.gateway_url, four_band_geotiff(tmp_path))
+        link = f"{cluster.gateway_url}/api/file/retrieve/{raster['name']}.{raster['format']}"
+        grass = requests.post(f"{cluster.gateway_url}/api/wps/jobs", timeout=300, json={
+            "identifier": "grass7:r.mapcalc.simple",
+            "inputs": {"a": {"type": "reference", "href": link}, "expression": "A*2"}})
+        assert grass.status_code == 200, grass.text
+        doubled = raster_array(download(grass.json()["data"]["output"]["output"], tmp_path))
+        assert np.allclose(doubled, raster_array(download(link, tmp_path), 1) * 2)
+        capabilities = requests.get(f"{cluster.gateway_url}/api/wps/wps", timeout=120, params={
+            "service": "WPS", "request": "GetCapabilities"})
+        assert capabilities.status_code == 200 and "grass7:r.mapcalc.simple" in \
+            capabilities.text
     finally:
         cluster.down()
