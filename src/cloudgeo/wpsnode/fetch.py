@@ -3,17 +3,22 @@
 Links to our own file service (through the gateway or directly) are read
 straight from object storage, skipping two HTTP hops; any other allowed link
 is fetched over HTTP with a size cap and a timeout, never following redirects.
+
+The host is resolved once, every address it has is checked, and the connection
+goes to the checked address (the name kept for the Host header, TLS SNI and the
+certificate check): a second lookup could answer differently (DNS rebinding).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import requests
+import urllib3
 
 from cloudgeo.fileservice.names import InvalidName, parse_name
 from cloudgeo.storage.objectstore import ObjectNotFound, ObjectStore, StorageUnavailable
@@ -61,7 +66,8 @@ class Fetcher:
                 out.write(chunk)
         return path
 
-    def _resolve_and_check(self, name: str, href: str) -> None:
+    def _resolve_and_check(self, name: str, href: str) -> str:
+        """The address to connect to, once every address of the host passed the check."""
         host = urlsplit(href).hostname or ""
         try:
             infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -73,20 +79,37 @@ class Fetcher:
             problem = address_problem(info[4][0], private_ok)
             if problem:
                 raise InputError(name, f"{href} is refused: {problem}")
+        return infos[0][4][0]
+
+    def _pinned_get(self, href: str, address: str) -> urllib3.BaseHTTPResponse:
+        parts = urlsplit(href)
+        timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
+        if parts.scheme == "https":
+            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
+                address, parts.port or 443, timeout=timeout, retries=False,
+                server_hostname=parts.hostname, assert_hostname=parts.hostname,
+                cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle())
+        else:
+            pool = urllib3.HTTPConnectionPool(address, parts.port or 80, timeout=timeout,
+                                              retries=False)
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        return pool.urlopen("GET", target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]},
+                            redirect=False, preload_content=False)
 
     def _over_http(self, name: str, href: str, folder: Path) -> Path:
-        self._resolve_and_check(name, href)
+        address = self._resolve_and_check(name, href)
         try:
-            response = requests.get(href, stream=True, timeout=self.timeout,
-                                    allow_redirects=False)
-        except requests.RequestException as exc:
+            response = self._pinned_get(href, address)
+        except urllib3.exceptions.HTTPError as exc:
             raise InputError(name, f"{href} cannot be reached: {type(exc).__name__}") from None
-        with response:
-            if 300 <= response.status_code < 400:
-                raise InputError(name, f"{href} redirects (HTTP {response.status_code}); "
+        try:
+            if 300 <= response.status < 400:
+                raise InputError(name, f"{href} redirects (HTTP {response.status}); "
                                        "redirects are not followed")
-            if response.status_code != 200:
-                raise InputError(name, f"{href} answered HTTP {response.status_code}")
+            if response.status != 200:
+                raise InputError(name, f"{href} answered HTTP {response.status}")
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > self.max_bytes:
                 raise InputError(name, f"{href} is larger than the {self.max_bytes}-byte limit")
@@ -94,15 +117,25 @@ class Fetcher:
             size = 0
             try:
                 with open(path, "wb") as out:
-                    for chunk in response.iter_content(1024 * 1024):
+                    for chunk in response.stream(1024 * 1024):
                         size += len(chunk)
                         if size > self.max_bytes:
                             raise InputError(name, f"{href} is larger than the "
                                                    f"{self.max_bytes}-byte limit")
                         out.write(chunk)
-            except requests.RequestException as exc:
+            except urllib3.exceptions.HTTPError as exc:
                 raise InputError(name, f"{href} broke off: {type(exc).__name__}") from None
+        finally:
+            response.release_conn()
         return path
+
+
+def _ca_bundle() -> str:
+    """The CA bundle requests would use (REQUESTS_CA_BUNDLE, else certifi's)."""
+    import certifi
+
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") \
+        or certifi.where()
 
 
 def _file_name(href: str, disposition: str | None) -> str:
