@@ -163,9 +163,9 @@ class JobRunner:
         process = self.catalog.get(identifier)
         params: dict[str, Any] = dict(plan["literals"])
         for name, ref in plan["references"].items():
-            paths = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i))
-                     for i, item in enumerate(ref["items"])]
-            params[name] = paths if ref["multiple"] else paths[0]
+            inputs = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i))
+                      for i, item in enumerate(ref["items"])]
+            params[name] = inputs if ref["multiple"] else inputs[0]
         destinations = {}
         for name, fmt in plan["destinations"].items():
             destinations[name] = self._destination(folder / "out", name, fmt)
@@ -184,7 +184,9 @@ class JobRunner:
                                          f"{', '.join(missing)} ({detail})")
         return self._publish(process, results, destinations, plan, identifier)
 
-    def _materialize(self, name: str, kind: str, item: dict, folder: Path) -> str:
+    def _materialize(self, name: str, kind: str, item: dict, folder: Path):
+        """The input as QGIS will read it: a checked layer object (opened once, handed to
+        the algorithm as is) or, for plain files, the path."""
         folder.mkdir(parents=True, exist_ok=True)
         if "geojson" in item:
             path = folder / "inline.geojson"
@@ -199,23 +201,26 @@ class JobRunner:
             if not found:
                 raise InputError(name, f"the zip from {item.get('href')} holds no {kind} layer")
             path = found[0]
-        self._check_layer(name, kind, path, item.get("href", "inline GeoJSON"))
-        return str(path)
+        return self._open_layer(name, kind, path, item.get("href", "inline GeoJSON"))
 
     @staticmethod
-    def _check_layer(name: str, kind: str, path: Path, origin: str) -> None:
+    def _open_layer(name: str, kind: str, path: Path, origin: str):
         from qgis.core import QgsMeshLayer, QgsRasterLayer, QgsVectorLayer
 
-        checks = {
-            "vector": lambda: QgsVectorLayer(str(path), "input", "ogr").isValid(),
-            "raster": lambda: QgsRasterLayer(str(path), "input").isValid(),
-            "mesh": lambda: QgsMeshLayer(str(path), "input", "mdal").isValid(),
-            "layer": lambda: (QgsVectorLayer(str(path), "input", "ogr").isValid()
-                              or QgsRasterLayer(str(path), "input").isValid()),
+        openers = {
+            "vector": [lambda: QgsVectorLayer(str(path), name, "ogr")],
+            "raster": [lambda: QgsRasterLayer(str(path), name)],
+            "mesh": [lambda: QgsMeshLayer(str(path), name, "mdal")],
+            "layer": [lambda: QgsVectorLayer(str(path), name, "ogr"),
+                      lambda: QgsRasterLayer(str(path), name)],
         }
-        check = checks.get(kind)
-        if check is not None and not check():
-            raise InputError(name, f"{origin} is not a readable {kind} layer")
+        if kind not in openers:
+            return str(path)
+        for opener in openers[kind]:
+            layer = opener()
+            if layer.isValid():
+                return layer
+        raise InputError(name, f"{origin} is not a readable {kind} layer")
 
     @staticmethod
     def _destination(folder: Path, name: str, fmt: str) -> Path:
