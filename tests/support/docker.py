@@ -85,6 +85,8 @@ class DockerEngine:
             shutil.copy(cert, cas / cert.name)
         (rootfs / "etc/pip.conf").write_text(
             "[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n")
+        # A dropped connection to the mirror should cost a retry, not the test run.
+        (rootfs / "etc/apt/apt.conf.d/80-retries").write_text('Acquire::Retries "3";\n')
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(["docker", "import", "-", BASE_IMAGE], stdin=tar.stdout, env=self.env,
                        check=True, capture_output=True, timeout=600)
