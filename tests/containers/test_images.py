@@ -35,8 +35,12 @@ PRODUCT_IMAGES = {"wps-node": ROOT / "images/wps-node/Dockerfile",
                   "operator": ROOT / "operator/Dockerfile"}
 TEST_IMAGES = {"test-redis": HERE / "redis", "test-seaweedfs": HERE / "seaweedfs"}
 
-pytestmark = pytest.mark.skipif(why_no_engine() is not None,
-                                reason=f"no container engine: {why_no_engine()}")
+pytestmark = [
+    pytest.mark.skipif(why_no_engine() is not None,
+                       reason=f"no container engine: {why_no_engine()}"),
+    # The first test also pays for debootstrap and six image builds (about 4 min here).
+    pytest.mark.timeout(2400),
+]
 
 
 @pytest.fixture(scope="module")
