@@ -26,9 +26,9 @@ from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
 from cloudgeo.wpsnode.jobs.record import SUCCEEDED, JobRecord
 from cloudgeo.wpsnode.params import plan_inputs
+from cloudgeo.wpsnode.wps10_status import LITERAL_DATA_TYPES
 
 MAX_OCCURS = 100
-NUMERIC_OUTPUTS = {"outputNumber": "float", "outputBoolean": "boolean"}
 
 
 def configure_pywps(public_wps_url: str, workdir: Path) -> None:
@@ -103,7 +103,7 @@ def wps_outputs(process: dict[str, Any]) -> list:
                                          as_reference=True))
         else:
             outputs.append(LiteralOutput(out["name"], title,
-                                         data_type=NUMERIC_OUTPUTS.get(out["type"], "string")))
+                                         data_type=LITERAL_DATA_TYPES.get(out["type"], "string")))
     return outputs
 
 

@@ -9,6 +9,7 @@ document is the same one PyWPS would have written.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,8 @@ from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS
 from cloudgeo.wpsnode.formats import mime_for
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, RUNNING, SUCCEEDED, JobRecord
 
-LITERAL_TYPES = {"outputNumber": "float", "outputBoolean": "boolean"}
+# WPS literal data types of QGIS output types (strings for everything else).
+LITERAL_DATA_TYPES = {"outputNumber": "float", "outputBoolean": "boolean"}
 
 
 def status_words(record: JobRecord) -> dict[str, str]:
@@ -53,7 +55,7 @@ def output_blocks(process: dict[str, Any], record: JobRecord) -> list[dict[str, 
                          mimetype=mime_for(value.rsplit(".", 1)[-1]), encoding="", schema="")
         else:
             block.update(type="literal", data=value, uom=None,
-                         data_type=LITERAL_TYPES.get(spec["type"], "string"))
+                         data_type=LITERAL_DATA_TYPES.get(spec["type"], "string"))
         blocks.append(block)
     return blocks
 
@@ -61,6 +63,20 @@ def output_blocks(process: dict[str, Any], record: JobRecord) -> list[dict[str, 
 def status_document(process: dict[str, Any], record: JobRecord, status_url: str,
                     service_url: str) -> str:
     """The ExecuteResponse a client polling `status_url` gets for this job."""
+    status = status_words(record)
+    instance = f"{service_url}?{urlencode({'request': 'GetCapabilities', 'service': 'WPS'})}"
+    return _execute_template().render(
+        language="en-US", service_instance=instance, status_location=status_url,
+        process={"identifier": process["id"], "title": process["title"],
+                 "abstract": process["description"][:2000], "version": process["provider"]},
+        status=status,
+        outputs=output_blocks(process, record) if status["status"] == "succeeded" else [])
+
+
+@functools.cache
+def _execute_template():
+    """PyWPS's ExecuteResponse template, loaded and compiled once per process (clients
+    poll status documents often)."""
     from jinja2 import PackageLoader
     from pywps.response import RelEnvironment
     from pywps.translations import get_translation
@@ -68,11 +84,4 @@ def status_document(process: dict[str, Any], record: JobRecord, status_url: str,
     env = RelEnvironment(loader=PackageLoader("pywps", "templates"), trim_blocks=True,
                          lstrip_blocks=True, autoescape=True)
     env.globals.update(get_translation=get_translation)
-    status = status_words(record)
-    instance = f"{service_url}?{urlencode({'request': 'GetCapabilities', 'service': 'WPS'})}"
-    return env.get_template("1.0.0/execute/main.xml").render(
-        language="en-US", service_instance=instance, status_location=status_url,
-        process={"identifier": process["id"], "title": process["title"],
-                 "abstract": process["description"][:2000], "version": process["provider"]},
-        status=status,
-        outputs=output_blocks(process, record) if status["status"] == "succeeded" else [])
+    return env.get_template("1.0.0/execute/main.xml")
