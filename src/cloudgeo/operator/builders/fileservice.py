@@ -6,18 +6,14 @@ from typing import Any
 
 from cloudgeo.operator.builders.common import (
     FILE_PORT,
-    SETTINGS_CHECKSUM,
     ClusterView,
-    checksum,
     container_security,
     deployment,
-    env_list,
-    field_env,
     http_probe,
     pod_spec,
     service,
 )
-from cloudgeo.operator.builders.settings import s3_credentials_env, settings_data
+from cloudgeo.operator.builders.settings import service_env, settings_stamp
 
 COMPONENT = "file-service"
 
@@ -26,13 +22,11 @@ def file_service_deployment(cluster: ClusterView) -> dict[str, Any]:
     files = cluster.spec["fileService"]
     container = {
         "name": COMPONENT, "image": files["image"], "imagePullPolicy": files["imagePullPolicy"],
-        "envFrom": [{"configMapRef": {"name": cluster.child("settings")}}],
-        "env": [field_env("POD_IP", "status.podIP"), *s3_credentials_env(cluster),
-                *env_list({"CLOUDGEO_FILE_HOST": "0.0.0.0",
-                           "CLOUDGEO_FILE_PORT": str(FILE_PORT),
-                           "CLOUDGEO_FILE_ADVERTISE_URL": f"http://$(POD_IP):{FILE_PORT}",
-                           "CLOUDGEO_FILE_MAX_SIZE": str(files["maxUploadSize"]),
-                           "CLOUDGEO_FILE_METRICS_DIR": "/tmp/metrics"})],
+        **service_env(cluster, {"CLOUDGEO_FILE_HOST": "0.0.0.0",
+                                "CLOUDGEO_FILE_PORT": str(FILE_PORT),
+                                "CLOUDGEO_FILE_ADVERTISE_URL": f"http://$(POD_IP):{FILE_PORT}",
+                                "CLOUDGEO_FILE_MAX_SIZE": str(files["maxUploadSize"]),
+                                "CLOUDGEO_FILE_METRICS_DIR": "/tmp/metrics"}),
         "ports": [{"name": "http", "containerPort": FILE_PORT, "protocol": "TCP"}],
         "readinessProbe": http_probe("/health", "http", period=5, failures=2),
         "livenessProbe": http_probe("/health", "http", period=20, failures=6),
@@ -41,8 +35,7 @@ def file_service_deployment(cluster: ClusterView) -> dict[str, Any]:
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
     pod = pod_spec(cluster, [container], volumes=[{"name": "tmp", "emptyDir": {}}], grace=60)
-    return deployment(cluster, COMPONENT, files["replicas"], pod,
-                      {SETTINGS_CHECKSUM: checksum(settings_data(cluster))})
+    return deployment(cluster, COMPONENT, files["replicas"], pod, settings_stamp(cluster))
 
 
 def file_service_service(cluster: ClusterView) -> dict[str, Any]:

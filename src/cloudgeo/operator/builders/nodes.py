@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from cloudgeo.operator.builders.common import (
-    SETTINGS_CHECKSUM,
     WPS_PORT,
     ClusterView,
-    checksum,
     container_security,
     deployment,
-    env_list,
     field_env,
     http_probe,
     metadata,
@@ -19,7 +16,7 @@ from cloudgeo.operator.builders.common import (
     selector_labels,
     service,
 )
-from cloudgeo.operator.builders.settings import s3_credentials_env, settings_data
+from cloudgeo.operator.builders.settings import service_env, settings_stamp
 from cloudgeo.operator.crd import API_VERSION, KIND
 
 COMPONENT = "wps-node"
@@ -33,26 +30,23 @@ def node_selector(cluster: ClusterView) -> str:
 
 def node_container(cluster: ClusterView) -> dict[str, Any]:
     nodes = cluster.spec["wpsNodes"]
-    env = [field_env("POD_IP", "status.podIP"), field_env("CLOUDGEO_WPS_NODE_ID",
-                                                          "metadata.name"),
-           *s3_credentials_env(cluster),
-           *env_list({
-               "CLOUDGEO_WPS_HOST": "0.0.0.0",
-               "CLOUDGEO_WPS_PORT": str(WPS_PORT),
-               "CLOUDGEO_WPS_ADVERTISE_URL": f"http://$(POD_IP):{WPS_PORT}",
-               "CLOUDGEO_WPS_QGIS_WORKERS": str(nodes["qgisWorkers"]),
-               "CLOUDGEO_WPS_JOB_TIME_LIMIT": str(nodes["jobTimeLimitSeconds"]),
-               "CLOUDGEO_WPS_MAX_QUEUED": str(nodes["maxQueuedJobs"]),
-               "CLOUDGEO_WPS_RESULT_TTL": str(nodes["resultTTLSeconds"]),
-               "CLOUDGEO_WPS_MAX_JOBS_PER_WORKER": str(nodes["maxJobsPerWorker"]),
-               "CLOUDGEO_WPS_STATE_DIR": STATE_DIR,
-               "CLOUDGEO_WPS_METRICS_DIR": f"{STATE_DIR}/metrics",
-               "HOME": STATE_DIR,
-           })]
+    env = service_env(cluster, {
+        "CLOUDGEO_WPS_HOST": "0.0.0.0",
+        "CLOUDGEO_WPS_PORT": str(WPS_PORT),
+        "CLOUDGEO_WPS_ADVERTISE_URL": f"http://$(POD_IP):{WPS_PORT}",
+        "CLOUDGEO_WPS_QGIS_WORKERS": str(nodes["qgisWorkers"]),
+        "CLOUDGEO_WPS_JOB_TIME_LIMIT": str(nodes["jobTimeLimitSeconds"]),
+        "CLOUDGEO_WPS_MAX_QUEUED": str(nodes["maxQueuedJobs"]),
+        "CLOUDGEO_WPS_RESULT_TTL": str(nodes["resultTTLSeconds"]),
+        "CLOUDGEO_WPS_MAX_JOBS_PER_WORKER": str(nodes["maxJobsPerWorker"]),
+        "CLOUDGEO_WPS_STATE_DIR": STATE_DIR,
+        "CLOUDGEO_WPS_METRICS_DIR": f"{STATE_DIR}/metrics",
+        "HOME": STATE_DIR,
+    })
+    env["env"].append(field_env("CLOUDGEO_WPS_NODE_ID", "metadata.name"))
     return {
         "name": COMPONENT, "image": nodes["image"], "imagePullPolicy": nodes["imagePullPolicy"],
-        "envFrom": [{"configMapRef": {"name": cluster.child("settings")}}],
-        "env": env,
+        **env,
         "ports": [{"name": "http", "containerPort": WPS_PORT, "protocol": "TCP"}],
         # QGIS takes a while to start; the catalogue is baked into the image.
         "startupProbe": http_probe("/health", "http", period=5, failures=60),
@@ -72,8 +66,7 @@ def node_deployment(cluster: ClusterView) -> dict[str, Any]:
                    # Drain (deregister, finish answering) before the pod goes; queued and
                    # running jobs are acknowledged late, so another node takes them over.
                    grace=60)
-    return deployment(cluster, COMPONENT, nodes["replicas"], pod,
-                      {SETTINGS_CHECKSUM: checksum(settings_data(cluster))})
+    return deployment(cluster, COMPONENT, nodes["replicas"], pod, settings_stamp(cluster))
 
 
 def node_service(cluster: ClusterView) -> dict[str, Any]:

@@ -9,7 +9,11 @@ from cloudgeo.operator.builders.common import (
     FILE_PORT,
     MINIO_PORT,
     REDIS_PORT,
+    SETTINGS_CHECKSUM,
     ClusterView,
+    checksum,
+    env_list,
+    field_env,
     metadata,
     secret_env,
 )
@@ -64,6 +68,19 @@ def settings_data(cluster: ClusterView) -> dict[str, str]:
         data.update(CLOUDGEO_CONSUL_HOST=cluster.host("consul"),
                     CLOUDGEO_CONSUL_PORT=str(CONSUL_PORT))
     return data
+
+
+def service_env(cluster: ClusterView, values: dict[str, str]) -> dict[str, Any]:
+    """What a node or file-service container reads: the settings ConfigMap, its pod IP
+    (first, so that values may name $(POD_IP)), the S3 keys, then `values`."""
+    return {"envFrom": [{"configMapRef": {"name": cluster.child(SETTINGS)}}],
+            "env": [field_env("POD_IP", "status.podIP"), *s3_credentials_env(cluster),
+                    *env_list(values)]}
+
+
+def settings_stamp(cluster: ClusterView) -> dict[str, str]:
+    """Pod-template annotation: a settings change rolls the pods, a scale does not."""
+    return {SETTINGS_CHECKSUM: checksum(settings_data(cluster))}
 
 
 def settings_config_map(cluster: ClusterView) -> dict[str, Any]:

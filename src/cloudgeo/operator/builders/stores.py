@@ -11,10 +11,12 @@ from cloudgeo.operator.builders.common import (
     REDIS_PORT,
     ClusterView,
     container_security,
+    field_env,
     http_probe,
     labels,
     metadata,
     pod_spec,
+    secret_env,
     selector_labels,
     service,
 )
@@ -79,10 +81,8 @@ def minio_objects(cluster: ClusterView) -> list[dict[str, Any]]:
     container = {
         "name": "minio", "image": minio["image"],
         "args": ["server", "/data", "--console-address", f":{MINIO_CONSOLE_PORT}"],
-        "env": [{"name": "MINIO_ROOT_USER", "valueFrom": {"secretKeyRef": {
-                    "name": secret, "key": ACCESS_KEY}}},
-                {"name": "MINIO_ROOT_PASSWORD", "valueFrom": {"secretKeyRef": {
-                    "name": secret, "key": SECRET_KEY}}},
+        "env": [secret_env("MINIO_ROOT_USER", secret, ACCESS_KEY),
+                secret_env("MINIO_ROOT_PASSWORD", secret, SECRET_KEY),
                 {"name": "HOME", "value": "/tmp"}],
         "ports": [{"name": "s3", "containerPort": MINIO_PORT, "protocol": "TCP"},
                   {"name": "console", "containerPort": MINIO_CONSOLE_PORT, "protocol": "TCP"}],
@@ -107,7 +107,7 @@ def consul_objects(cluster: ClusterView) -> list[dict[str, Any]]:
         "name": "consul", "image": registry["consul"]["image"],
         "args": ["agent", "-server", "-bootstrap-expect=1", "-client=0.0.0.0",
                  "-data-dir=/consul/data", "-bind=0.0.0.0", "-advertise=$(POD_IP)"],
-        "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "env": [field_env("POD_IP", "status.podIP")],
         "ports": [{"name": "http", "containerPort": CONSUL_PORT, "protocol": "TCP"}],
         "readinessProbe": http_probe("/v1/status/leader", "http", period=5),
         "livenessProbe": http_probe("/v1/status/leader", "http", period=20),
