@@ -110,7 +110,7 @@ def test_conditions_follow_the_children_and_keep_transition_times():
     body = resource({"registry": {"type": "consul"}})
     reconcile(body, api)
     view = ClusterView.of(body)
-    status = status_for(view, children(body, api), [], "2026-11-28T10:00:00Z")
+    status = status_for(view, children(view, api), [], "2026-11-28T10:00:00Z")
     by_type = {c["type"]: c for c in status["conditions"]}
     assert by_type["Ready"]["status"] == "False"
     assert by_type["WpsNodesReady"]["reason"] == "Unavailable"
@@ -122,7 +122,7 @@ def test_conditions_follow_the_children_and_keep_transition_times():
             ready(obj)
     nodes = api.objects[("Deployment", "gis", "geo-wps-node")]
     ready(nodes, 2)
-    later = status_for(view, children(body, api), status["conditions"], "2026-11-28T10:01:00Z")
+    later = status_for(view, children(view, api), status["conditions"], "2026-11-28T10:01:00Z")
     by_type = {c["type"]: c for c in later["conditions"]}
     assert by_type["GatewayReady"] == {
         "type": "GatewayReady", "status": "True", "reason": "Available",
@@ -133,7 +133,7 @@ def test_conditions_follow_the_children_and_keep_transition_times():
     assert later["readyNodes"] == 2
 
     ready(nodes)
-    done = status_for(view, children(body, api), later["conditions"], "2026-11-28T10:02:00Z")
+    done = status_for(view, children(view, api), later["conditions"], "2026-11-28T10:02:00Z")
     by_type = {c["type"]: c for c in done["conditions"]}
     assert by_type["Ready"]["status"] == "True"
     assert by_type["Ready"]["lastTransitionTime"] == "2026-11-28T10:02:00Z"
@@ -150,7 +150,8 @@ def test_a_rollout_in_progress_is_not_ready():
         if kind in ("Deployment", "StatefulSet"):
             ready(obj)
     api.objects[("Deployment", "gis", "geo-gateway")]["metadata"]["generation"] = 2
-    status = status_for(ClusterView.of(body), children(body, api), [], "t")
+    view = ClusterView.of(body)
+    status = status_for(view, children(view, api), [], "t")
     gateway = next(c for c in status["conditions"] if c["type"] == "GatewayReady")
     assert (gateway["status"], gateway["reason"]) == ("False", "Progressing")
 

@@ -93,6 +93,12 @@ def conditions(readiness: dict[str, Readiness], previous: list[dict[str, Any]],
     return made
 
 
+def spec_status(cluster: ClusterView) -> dict[str, str]:
+    """Status fields that follow from the spec alone (written at once by the reconcile,
+    so the scale subresource has its selector before any pod exists)."""
+    return {"nodeSelector": node_selector(cluster), "gatewayURL": gateway_url(cluster)}
+
+
 def status_for(cluster: ClusterView, children: dict[tuple[str, str], dict[str, Any]],
                previous: list[dict[str, Any]], now: str) -> dict[str, Any]:
     """The whole status the timer writes."""
@@ -103,6 +109,5 @@ def status_for(cluster: ClusterView, children: dict[tuple[str, str], dict[str, A
                                  cluster.generation, now),
         "nodes": node_status.get("replicas", 0) or 0,
         "readyNodes": node_status.get("readyReplicas", 0) or 0,
-        "nodeSelector": node_selector(cluster),
-        "gatewayURL": gateway_url(cluster),
+        **spec_status(cluster),
     }

@@ -51,9 +51,8 @@ def apply_spec(body: kopf.Body, patch: kopf.Patch, logger, **_: Any) -> None:
 @kopf.timer(GROUP, VERSION, PLURAL, interval=SETTINGS.status_interval, idle=0,
             initial_delay=2)
 def refresh_status(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    resource = dict(body)
-    cluster = ClusterView.of(resource)
+    cluster = ClusterView.of(dict(body))
     previous = (body.get("status") or {}).get("conditions") or []
-    status = status_for(cluster, children(resource, api()), previous, now_iso())
+    status = status_for(cluster, children(cluster, api()), previous, now_iso())
     if status != {k: (body.get("status") or {}).get(k) for k in status}:
         patch.status.update(status)

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 
 from cloudgeo.operator.builders import OPTIONAL_KINDS, ClusterView, build_all
 from cloudgeo.operator.builders.common import MANAGED_BY
-from cloudgeo.operator.builders.nodes import node_selector
-from cloudgeo.operator.builders.settings import gateway_url, minio_credentials
+from cloudgeo.operator.builders.settings import minio_credentials
+from cloudgeo.operator.conditions import spec_status
 
 API_VERSIONS = {"Ingress": "networking.k8s.io/v1", "HorizontalPodAutoscaler": "autoscaling/v2",
                 "PodDisruptionBudget": "policy/v1", "StatefulSet": "apps/v1",
@@ -61,13 +61,11 @@ def reconcile(resource: dict[str, Any], api: Api) -> dict[str, Any]:
                                     owned_selector(cluster))]
     for kind, name in stale(existing, desired):
         api.delete(API_VERSIONS[kind], kind, name, cluster.namespace)
-    return {"observedGeneration": cluster.generation, "nodeSelector": node_selector(cluster),
-            "gatewayURL": gateway_url(cluster)}
+    return {"observedGeneration": cluster.generation, **spec_status(cluster)}
 
 
-def children(resource: dict[str, Any], api: Api) -> dict[tuple[str, str], dict[str, Any]]:
+def children(cluster: ClusterView, api: Api) -> dict[tuple[str, str], dict[str, Any]]:
     """The workloads whose readiness makes the conditions."""
-    cluster = ClusterView.of(resource)
     found = {}
     for kind in ("Deployment", "StatefulSet"):
         for obj in api.list("apps/v1", kind, cluster.namespace, owned_selector(cluster)):
