@@ -5,37 +5,23 @@ it gave, with the name kept in the Host header."""
 from __future__ import annotations
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import ssl
+import subprocess
 
 import pytest
 
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.fetch import Fetcher
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy
+from tests.support.httpserver import Routes, serve
 
 NAME = "layers.rebind.invalid"  # .invalid never resolves in real DNS
 
 
 @pytest.fixture
 def server():
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append(self.headers["Host"])
-            body = b"layer bytes"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd, seen
+    httpd = serve(Routes({"/a.zip": (200, {}, b"layer bytes")}))
+    yield httpd, httpd.hosts
     httpd.shutdown()
     httpd.server_close()
 
@@ -87,30 +73,13 @@ def test_a_name_turning_private_is_refused_before_any_connection(server, file_st
 
 def tls_server(folder, name: str):
     """An HTTPS server on 127.0.0.1 with a self-signed certificate for `name`."""
-    import ssl
-    import subprocess
-
     key, cert = folder / "key.pem", folder / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", "9")
-            self.end_headers()
-            self.wfile.write(b"tls bytes")
-
-        def log_message(self, *args) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, cert
+    return serve(Routes({"/a.zip": (200, {}, b"tls bytes")}), tls=context), cert
 
 
 @pytest.mark.parametrize("certified, works", [("tls.rebind.invalid", True),
