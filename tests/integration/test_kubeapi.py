@@ -16,6 +16,7 @@ from kubernetes import client
 from cloudgeo.operator.builders import ClusterView, build_all
 from cloudgeo.operator.kubeapi import KubeApi
 from cloudgeo.operator.reconcile import reconcile
+from tests.support.kubernetes import ApiServerDouble
 
 RESOURCES = {  # group version -> (plural, kind)
     "v1": [("configmaps", "ConfigMap"), ("secrets", "Secret"), ("services", "Service")],
@@ -27,12 +28,12 @@ RESOURCES = {  # group version -> (plural, kind)
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
-class ApiServerDouble:
-    """A test double of the Kubernetes API server: discovery, and namespaced objects
-    kept by (plural, namespace, name) with get, list by label, create, apply, delete."""
+class HttpApiServerDouble:
+    """A test double of the Kubernetes API server over HTTP: discovery, and the REST verbs
+    on namespaced objects, kept in the in-memory double (`store`) by kind."""
 
     def __init__(self) -> None:
-        self.objects: dict[tuple[str, str, str], dict] = {}
+        self.store = ApiServerDouble()
         self.requests: list[dict] = []
         double = self
 
@@ -97,35 +98,35 @@ class ApiServerDouble:
 
     def objects_answer(self, method, gv, parts, query, raw) -> tuple[int, dict]:
         namespace, plural, name = parts[0], parts[1], (parts[2] if len(parts) > 2 else None)
-        key = (plural, namespace, name)
+        kind = dict(RESOURCES[gv])[plural]
         if method == "GET" and name is None:
-            wanted = dict(pair.split("=") for pair in query.get("labelSelector",
-                                                                [""])[0].split(",") if pair)
-            items = [o for (p, ns, _), o in self.objects.items() if p == plural and
-                     ns == namespace and wanted.items() <= o["metadata"].get("labels",
-                                                                             {}).items()]
+            items = self.store.list(gv, kind, namespace, query.get("labelSelector", [""])[0])
             return 200, {"kind": "List", "apiVersion": gv, "metadata": {}, "items": items}
+        found = self.store.get(gv, kind, name, namespace) if name else None
         if method == "GET":
-            return (200, self.objects[key]) if key in self.objects else self.not_found(name)
+            return (200, found) if found else self.not_found(name)
         if method == "POST":
             body = json.loads(raw)
-            self.objects[(plural, namespace, body["metadata"]["name"])] = body
+            if self.store.get(gv, kind, body["metadata"]["name"], namespace):
+                return 409, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                             "reason": "AlreadyExists", "code": 409}
+            self.store.create(body)
             return 201, body
         if method == "PATCH":
             body = yaml.safe_load(raw)
-            self.objects[key] = body
+            self.store.apply(body)
             return 200, body
         if method == "DELETE":
-            if key not in self.objects:
+            if not found:
                 return self.not_found(name)
-            del self.objects[key]
+            self.store.delete(gv, kind, name, namespace)
             return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success"}
         return 405, {}
 
 
 @pytest.fixture
 def api_server():
-    double = ApiServerDouble()
+    double = HttpApiServerDouble()
     yield double
     double.close()
 
@@ -170,11 +171,11 @@ def test_reconcile_through_the_adapter(api_server, kube):
     resource = {"metadata": {"name": "geo", "namespace": "gis", "uid": "u", "generation": 1},
                 "spec": {"gateway": {"ingress": {"enabled": True, "host": "h"}}}}
     reconcile(resource, kube)
-    assert ("ingresses", "gis", "geo-gateway") in api_server.objects
-    assert ("secrets", "gis", "geo-minio-credentials") in api_server.objects
+    assert ("Ingress", "gis", "geo-gateway") in api_server.store.objects
+    assert ("Secret", "gis", "geo-minio-credentials") in api_server.store.objects
     resource["spec"] = {}
     reconcile(resource, kube)
-    assert ("ingresses", "gis", "geo-gateway") not in api_server.objects
-    kinds = {plural for plural, _, _ in api_server.objects}
-    assert kinds == {"configmaps", "secrets", "services", "deployments", "statefulsets",
-                     "poddisruptionbudgets"}
+    assert ("Ingress", "gis", "geo-gateway") not in api_server.store.objects
+    kinds = {kind for kind, _, _ in api_server.store.objects}
+    assert kinds == {"ConfigMap", "Secret", "Service", "Deployment", "StatefulSet",
+                     "PodDisruptionBudget"}

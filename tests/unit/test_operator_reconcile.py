@@ -1,6 +1,6 @@
 """The reconcile and the status conditions, against an in-memory double of the Kubernetes
-API server (none can run on these machines): the double keeps objects by kind and name
-and answers label-selector lists, which is all the reconcile asks of it."""
+API server (tests/support/kubernetes.py; none can run on these machines): the double keeps
+objects by kind and name and answers label-selector lists, all the reconcile asks of it."""
 
 from __future__ import annotations
 
@@ -9,44 +9,9 @@ import copy
 from cloudgeo.operator.builders import ClusterView
 from cloudgeo.operator.conditions import status_for
 from cloudgeo.operator.reconcile import children, reconcile
+from tests.support.kubernetes import ApiServerDouble
 
 UID = "6f1d"
-
-
-class ApiServerDouble:
-    """A test double of the API server: objects by (kind, namespace, name)."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str, str], dict] = {}
-        self.applied: list[tuple[str, str]] = []
-        self.created: list[tuple[str, str]] = []
-        self.deleted: list[tuple[str, str]] = []
-
-    @staticmethod
-    def _key(obj: dict) -> tuple[str, str, str]:
-        return obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"]
-
-    def apply(self, obj: dict) -> None:
-        self.applied.append((obj["kind"], obj["metadata"]["name"]))
-        self.objects[self._key(obj)] = copy.deepcopy(obj)
-
-    def create(self, obj: dict) -> None:
-        if self._key(obj) in self.objects:
-            raise AssertionError(f"{self._key(obj)} already exists")
-        self.created.append((obj["kind"], obj["metadata"]["name"]))
-        self.objects[self._key(obj)] = copy.deepcopy(obj)
-
-    def get(self, api_version, kind, name, namespace):
-        return self.objects.get((kind, namespace, name))
-
-    def list(self, api_version, kind, namespace, selector):
-        wanted = dict(pair.split("=") for pair in selector.split(","))
-        return [o for (k, ns, _), o in self.objects.items() if k == kind and ns == namespace
-                and wanted.items() <= o["metadata"].get("labels", {}).items()]
-
-    def delete(self, api_version, kind, name, namespace):
-        self.deleted.append((kind, name))
-        self.objects.pop((kind, namespace, name), None)
 
 
 def resource(spec: dict, generation: int = 1) -> dict:
