@@ -15,9 +15,10 @@ from cloudgeo.operator.builders.common import MANAGED_BY
 from cloudgeo.operator.builders.settings import minio_credentials
 from cloudgeo.operator.conditions import spec_status
 
+# The kinds the reconcile lists: those it may prune, and the workloads it reads.
 API_VERSIONS = {"Ingress": "networking.k8s.io/v1", "HorizontalPodAutoscaler": "autoscaling/v2",
                 "PodDisruptionBudget": "policy/v1", "StatefulSet": "apps/v1",
-                "Deployment": "apps/v1", "Service": "v1", "ConfigMap": "v1", "Secret": "v1"}
+                "Deployment": "apps/v1", "Service": "v1"}
 
 
 class Api(Protocol):
@@ -68,6 +69,7 @@ def children(cluster: ClusterView, api: Api) -> dict[tuple[str, str], dict[str, 
     """The workloads whose readiness makes the conditions."""
     found = {}
     for kind in ("Deployment", "StatefulSet"):
-        for obj in api.list("apps/v1", kind, cluster.namespace, owned_selector(cluster)):
+        for obj in api.list(API_VERSIONS[kind], kind, cluster.namespace,
+                            owned_selector(cluster)):
             found[key(obj)] = obj
     return found
