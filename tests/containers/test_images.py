@@ -140,7 +140,7 @@ class ContainerCluster:
                     url = f"{self.gateway_url}/api/wps/processes/native:buffer"
                     answered = {requests.get(url, timeout=5).headers.get("X-CloudGeo-Node")
                                 for _ in range(6)}
-                    if answered == {"node-1", "node-2"}:
+                    if answered == {"node-1", "node-2"} and self.files_routed():
                         return
                 except requests.RequestException:
                     pass
@@ -148,6 +148,14 @@ class ContainerCluster:
         logs = {n: self.engine.run("logs", "--tail=30", n, check=False).stderr[-1500:]
                 for n in self.names}
         raise AssertionError(f"the container cluster never became ready: {logs}")
+
+    def files_routed(self) -> bool:
+        """Whether the gateway reaches the file service: its own JSON 404 for an unknown
+        file, not Traefik's 503 (no server in rotation yet) or plain-text 404."""
+        answer = requests.get(f"{self.gateway_url}/api/file/retrieve/{'0' * 32}.zip",
+                              timeout=5)
+        return answer.status_code == 404 and \
+            answer.headers.get("Content-Type", "").startswith("application/json")
 
     def down(self) -> None:
         if self.names:
