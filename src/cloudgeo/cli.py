@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from cloudgeo.localcluster.cluster import Cluster, ClusterError, ClusterPorts
+from cloudgeo.localcluster.cluster import Cluster, ClusterAccess, ClusterError, ClusterPorts
 
 DEFAULT_STATE = os.environ.get("CLOUDGEO_CLUSTER_DIR", ".state/cluster")
 
@@ -36,6 +36,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="port of the first node; the others follow")
     up.add_argument("--redis-port", type=int, default=defaults.redis)
     up.add_argument("--s3-port", type=int, default=defaults.s3)
+    up.add_argument("--auth", choices=("none", "basic", "forward"), default="none",
+                    help="authentication at the gateway (default none)")
+    up.add_argument("--htpasswd", default="", help="--auth basic: an htpasswd file")
+    up.add_argument("--forward-auth-url", default="",
+                    help="--auth forward: the identity proxy's auth URL (e.g. oauth2-proxy's "
+                         "/oauth2/auth)")
+    up.add_argument("--user-header", default="X-CloudGeo-User",
+                    help="header carrying the user id (forward auth: the proxy's, e.g. "
+                         "X-Auth-Request-User)")
+    up.add_argument("--admins", default="", help="comma-separated user ids that see all jobs")
     commands.add_parser("down", help="stop everything `up` started")
     restart = commands.add_parser("restart", help="start a stopped or crashed service again")
     restart.add_argument("component", help="e.g. wps-node-2, file-service")
@@ -52,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             print(f"starting CloudGeo with {args.nodes} WPS nodes (state in {cluster.dir})")
-            state = cluster.up(args.nodes, _ports(args), args.qgis_workers)
+            access = ClusterAccess(args.auth, str(Path(args.htpasswd).resolve())
+                                   if args.htpasswd else "", args.forward_auth_url,
+                                   args.user_header,
+                                   tuple(a for a in args.admins.split(",") if a))
+            state = cluster.up(args.nodes, _ports(args), args.qgis_workers, access)
             print(f"CloudGeo is up: gateway {state.gateway_url}\n"
                   f"  {state.gateway_url}/api/wps/processes\n"
                   f"  {state.gateway_url}/api/file/upload (PUT, multipart field 'file')\n"

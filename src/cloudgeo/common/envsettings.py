@@ -57,5 +57,18 @@ def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false)")
 
 
+def env_list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list; empty entries dropped."""
+    return tuple(item.strip() for item in environ.get(name, "").split(",") if item.strip())
+
+
+def env_choice(environ: Mapping[str, str], name: str, default: str,
+               choices: tuple[str, ...]) -> str:
+    value = env_str(environ, name, default)
+    if value not in choices:
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
 def environment(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ

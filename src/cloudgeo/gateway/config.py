@@ -29,11 +29,20 @@ class GatewaySettings:
     registry: str = "redis"  # or "consul"
     redis_endpoint: str = "127.0.0.1:6379"
     redis_db: int = 0
+    redis_password: str = ""
     consul_endpoint: str = "127.0.0.1:8500"
     dynamic_file: str = "dynamic.yaml"
     retry_attempts: int = 3
     log_level: str = "INFO"
     access_log: bool = False
+    # Authentication at the public entry point: "none", "basic" (htpasswd file) or
+    # "forward" (Traefik ForwardAuth to an identity proxy such as oauth2-proxy).
+    auth: str = "none"
+    htpasswd_file: str = ""
+    forward_auth_url: str = ""
+    # The header that carries the authenticated user id to the services: removed from
+    # every client request, then set by the authentication middleware.
+    user_header: str = "X-CloudGeo-User"
 
 
 def provider_suffix(settings: GatewaySettings) -> str:
@@ -45,6 +54,8 @@ def static_config(settings: GatewaySettings) -> dict[str, Any]:
     if settings.registry == "redis":
         providers["redis"] = {"endpoints": [settings.redis_endpoint], "rootKey": REDIS_ROOT_KEY,
                               "db": settings.redis_db}
+        if settings.redis_password:
+            providers["redis"]["password"] = settings.redis_password
     elif settings.registry == "consul":
         providers["consulCatalog"] = {
             "endpoint": {"address": settings.consul_endpoint},
@@ -78,19 +89,49 @@ def static_config(settings: GatewaySettings) -> dict[str, Any]:
     return config
 
 
+AUTH_MODES = ("none", "basic", "forward")
+
+
+def auth_middlewares(settings: GatewaySettings) -> dict[str, Any]:
+    """The identity middlewares, in the order they run: strip, then authenticate."""
+    # An empty value removes the header: no client names itself.
+    middlewares: dict[str, Any] = {"strip-identity": {"headers": {
+        "customRequestHeaders": {settings.user_header: ""}}}}
+    if settings.auth == "basic":
+        if not settings.htpasswd_file:
+            raise ValueError("basic authentication needs an htpasswd file")
+        middlewares["authenticate"] = {"basicAuth": {
+            "usersFile": settings.htpasswd_file, "headerField": settings.user_header,
+            "removeHeader": True, "realm": "CloudGeo"}}
+    elif settings.auth == "forward":
+        if not settings.forward_auth_url:
+            raise ValueError("forward authentication needs the identity proxy's URL")
+        middlewares["authenticate"] = {"forwardAuth": {
+            "address": settings.forward_auth_url, "trustForwardHeader": False,
+            "authResponseHeaders": [settings.user_header]}}
+    elif settings.auth != "none":
+        raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {settings.auth!r}")
+    return middlewares
+
+
 def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
-    """Routes and middlewares; services are `<name>@<registry provider>`."""
+    """Routes and middlewares; services are `<name>@<registry provider>`.
+
+    The services' /metrics is not routed (Prometheus scrapes each pod or process
+    directly); their /health is, for callers who want to see the service is up."""
     provider = provider_suffix(settings)
+    identity = list(auth_middlewares(settings))
     return {"http": {
         "routers": {
-            "wps": {"rule": "PathPrefix(`/api/wps`)", "entryPoints": ["web"],
-                    "service": f"{WPS_SERVICE}@{provider}",
-                    "middlewares": ["wps-strip-prefix", "retry-on-dead-node"]},
-            "files": {"rule": "PathPrefix(`/api/file`)", "entryPoints": ["web"],
-                      "service": f"{FILE_SERVICE}@{provider}",
-                      "middlewares": ["retry-on-dead-node"]},
+            "wps": {"rule": "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
+                    "entryPoints": ["web"], "service": f"{WPS_SERVICE}@{provider}",
+                    "middlewares": [*identity, "wps-strip-prefix", "retry-on-dead-node"]},
+            "files": {"rule": "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)",
+                      "entryPoints": ["web"], "service": f"{FILE_SERVICE}@{provider}",
+                      "middlewares": [*identity, "retry-on-dead-node"]},
         },
         "middlewares": {
+            **auth_middlewares(settings),
             "wps-strip-prefix": {"stripPrefix": {"prefixes": ["/api/wps"]}},
             # Reissues a request whose server could not be reached (connection
             # refused or reset before any answer), on another server.

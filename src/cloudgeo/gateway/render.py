@@ -5,6 +5,11 @@
 | CLOUDGEO_REGISTRY                | redis        | where servers come from: redis or consul |
 | CLOUDGEO_GATEWAY_REDIS_ENDPOINT  | redis:6379   | Redis host:port (registry redis)         |
 | CLOUDGEO_GATEWAY_CONSUL_ENDPOINT | consul:8500  | Consul host:port (registry consul)       |
+| CLOUDGEO_GATEWAY_REDIS_PASSWORD  | (none)       | Redis password                           |
+| CLOUDGEO_GATEWAY_AUTH            | none         | none, basic or forward                   |
+| CLOUDGEO_GATEWAY_HTPASSWD        | (none)       | htpasswd file (auth basic)               |
+| CLOUDGEO_GATEWAY_FORWARD_AUTH_URL| (none)       | identity proxy's auth URL (auth forward) |
+| CLOUDGEO_GATEWAY_USER_HEADER     | X-CloudGeo-User | header carrying the user id to services |
 """
 
 from __future__ import annotations
@@ -23,7 +28,17 @@ def container_settings(env=os.environ) -> GatewaySettings:
     return GatewaySettings(
         host="", registry=env_str(env, "CLOUDGEO_REGISTRY", "redis"),
         redis_endpoint=env_str(env, "CLOUDGEO_GATEWAY_REDIS_ENDPOINT", "redis:6379"),
-        consul_endpoint=env_str(env, "CLOUDGEO_GATEWAY_CONSUL_ENDPOINT", "consul:8500"))
+        consul_endpoint=env_str(env, "CLOUDGEO_GATEWAY_CONSUL_ENDPOINT", "consul:8500"),
+        redis_password=env_str(env, "CLOUDGEO_GATEWAY_REDIS_PASSWORD", ""),
+        **auth_settings(env))
+
+
+def auth_settings(env=os.environ) -> dict[str, str]:
+    """The gateway's authentication settings from CLOUDGEO_GATEWAY_* variables."""
+    return {"auth": env_str(env, "CLOUDGEO_GATEWAY_AUTH", "none"),
+            "htpasswd_file": env_str(env, "CLOUDGEO_GATEWAY_HTPASSWD", ""),
+            "forward_auth_url": env_str(env, "CLOUDGEO_GATEWAY_FORWARD_AUTH_URL", ""),
+            "user_header": env_str(env, "CLOUDGEO_GATEWAY_USER_HEADER", "X-CloudGeo-User")}
 
 
 def main() -> None:

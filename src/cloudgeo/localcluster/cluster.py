@@ -51,6 +51,28 @@ class ClusterPorts:
     s3: int = 9100
 
 
+@dataclass(frozen=True)
+class ClusterAccess:
+    """Who may call the cluster: the gateway's authentication and the nodes' job scoping."""
+    auth: str = "none"  # none | basic | forward
+    htpasswd: str = ""  # basic: an htpasswd file (bcrypt, SHA1 or MD5 entries)
+    forward_auth_url: str = ""  # forward: the identity proxy's auth endpoint
+    user_header: str = "X-CloudGeo-User"
+    admins: tuple[str, ...] = ()
+    node_settings: tuple[tuple[str, str], ...] = ()  # further CLOUDGEO_WPS_* by suffix
+
+    def gateway_settings(self) -> dict[str, str]:
+        return {"auth": self.auth, "htpasswd_file": self.htpasswd,
+                "forward_auth_url": self.forward_auth_url, "user_header": self.user_header}
+
+    def node_env(self) -> dict[str, str]:
+        env = {f"CLOUDGEO_WPS_{k.upper()}": v for k, v in self.node_settings}
+        if self.auth != "none":
+            env["CLOUDGEO_WPS_USER_HEADER"] = self.user_header
+            env["CLOUDGEO_WPS_ADMINS"] = ",".join(self.admins)
+        return env
+
+
 @dataclass
 class Component:
     name: str
@@ -105,7 +127,7 @@ class Cluster:
 
     # -- up --------------------------------------------------------------------
     def up(self, nodes: int = 3, ports: ClusterPorts | None = None,
-           qgis_workers: int = 2) -> ClusterState:
+           qgis_workers: int = 2, access: ClusterAccess | None = None) -> ClusterState:
         current = ClusterState.load(self.dir)
         if current and any(pid_alive(c.pid) for c in current.components):
             raise ClusterError(f"a cluster is already running from {self.dir} (gateway "
@@ -121,7 +143,7 @@ class Cluster:
         (self.dir / "logs").mkdir(exist_ok=True)
         state = ClusterState(nodes=nodes, ports=ports)
         try:
-            self._start_all(state, qgis_workers)
+            self._start_all(state, qgis_workers, access or ClusterAccess())
         except Exception:
             self.report("start-up failed; stopping what was started")
             self._stop_components(state.components)
@@ -135,7 +157,8 @@ class Cluster:
         action()
         self.report(f"  {what}: ready in {time.monotonic() - started:.1f} s")
 
-    def _start_all(self, state: ClusterState, qgis_workers: int) -> None:
+    def _start_all(self, state: ClusterState, qgis_workers: int,
+                   access: ClusterAccess) -> None:
         ports = state.ports
         logs = self.dir / "logs"
 
@@ -162,7 +185,7 @@ class Cluster:
 
         config = write_config(self.dir / "gateway", GatewaySettings(
             port=ports.gateway, metrics_port=ports.gateway_metrics,
-            redis_endpoint=f"127.0.0.1:{ports.redis}"))
+            redis_endpoint=f"127.0.0.1:{ports.redis}", **access.gateway_settings()))
         traefik = ManagedProcess("gateway", [traefik_binary(), f"--configFile={config}"],
                                  logs / "gateway.log", cwd=self.dir / "gateway").start()
         ping = f"http://127.0.0.1:{ports.gateway_metrics}/ping"
@@ -182,7 +205,7 @@ class Cluster:
             node_env = {**common, **wps_node_env(
                 self.dir / "nodes", name, port, seaweed.settings, redis_server.url, gateway,
                 f"http://127.0.0.1:{ports.file_service}", catalog,
-                qgis_workers=str(qgis_workers))}
+                qgis_workers=str(qgis_workers)), **access.node_env()}
             node = self._service(name, "cloudgeo.wpsnode", logs, node_env)
             started.append((name, port, node))
             self._record(state, name, node, f"http://127.0.0.1:{port}/health", node_env)

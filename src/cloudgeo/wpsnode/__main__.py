@@ -7,6 +7,7 @@ its HTTP workers and its QGIS workers live and die together.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -14,9 +15,11 @@ import sys
 import redis
 
 from cloudgeo.common.metrics import reset_multiprocess_dir
+from cloudgeo.common.secrets import hand_over
 from cloudgeo.common.server import serve
 from cloudgeo.localcluster.processes import ManagedProcess
 from cloudgeo.registry.names import WPS_SERVICE
+from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.worker_keys import starts_key
 
@@ -35,11 +38,22 @@ def ensure_catalog(settings: WpsSettings) -> None:
 
 
 def celery_worker(settings: WpsSettings) -> ManagedProcess:
+    """The QGIS worker pool, started without credentials in its environment (they come
+    through a file it deletes at once: cloudgeo.common.secrets)."""
+    env = hand_over(os.environ, settings.state_dir / "handover")
     argv = [sys.executable, "-m", "celery", "-A", "cloudgeo.wpsnode.jobs.celeryapp:app",
             "worker", "--pool=prefork", f"--concurrency={settings.qgis_workers}",
             f"--hostname={settings.node_id}@%h", f"--queues={settings.queue}",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
-    return ManagedProcess("qgis-workers", argv, None, new_session=False)
+    return ManagedProcess("qgis-workers", argv, None, env=env, new_session=False)
+
+
+def log_publication(settings: WpsSettings) -> None:
+    catalog = Catalog.load(settings.catalog_path, settings.publication_policy())
+    for identifier, reason in sorted(catalog.overridden().items()):
+        log.warning("publishing %s, withheld by default (%s), because "
+                    "CLOUDGEO_WPS_PROCESSES_INCLUDE names it", identifier, reason)
+    log.info("%d of %d algorithms published", len(catalog.processes), len(catalog.decisions))
 
 
 def main() -> None:
@@ -47,9 +61,10 @@ def main() -> None:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = WpsSettings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    for leftover in ("workers", "jobs"):  # from a node that was killed
+    for leftover in ("workers", "jobs", "handover"):  # from a node that was killed
         shutil.rmtree(settings.state_dir / leftover, ignore_errors=True)
     ensure_catalog(settings)
+    log_publication(settings)
     # The QGIS workers write job metrics into the same directory the HTTP workers
     # expose, so it is prepared before either starts.
     reset_multiprocess_dir(settings.server.metrics_dir)

@@ -13,6 +13,7 @@ from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
+from cloudgeo.wpsnode.caller import CURRENT, Caller, identify
 from cloudgeo.wpsnode.catalog.store import Catalog, UnknownProcess
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy, href_problem
@@ -74,21 +75,37 @@ class JobService:
                                 f"{self.settings.max_queued}); try again later",
                            headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
 
-    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
+    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync",
+               owner: str | None = None) -> JobRecord:
         process = self.catalog.get(identifier)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
         self.admit()
         record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
                            status=ACCEPTED, created=time.time(), plan=plan,
                            inputs=inputs or {}, submittedTo=self.settings.node_id,
-                           timeLimit=self.settings.job_time_limit, message="queued")
+                           timeLimit=self.settings.job_time_limit, message="queued",
+                           owner=owner if owner is not None else CURRENT.get().user)
         self.jobs.create(record)
         self._enqueue(record)
         return record
 
-    def require(self, job_id: str) -> JobRecord:
-        """The job's record (rescued if need be), or a 404 naming the job."""
+    def visible(self, job_id: str, caller: Caller | None = None) -> JobRecord | None:
+        """The job's record if the caller may see it: another caller's job is unknown."""
+        caller = caller or CURRENT.get()
         record = self.get(job_id)
+        return record if record is not None and caller.may_see(record.owner) else None
+
+    def job_list_open(self) -> bool:
+        """Without authentication, every job is everyone's: listed only when made public."""
+        return self.settings.authenticated or self.settings.job_list == "public"
+
+    def newest(self, limit: int, keep=lambda record: True) -> list[JobRecord]:
+        caller = CURRENT.get()
+        return self.jobs.newest(limit, lambda r: caller.may_see(r.owner) and keep(r))
+
+    def require(self, job_id: str) -> JobRecord:
+        """The caller's job's record (rescued if need be), or a 404 naming the job."""
+        record = self.visible(job_id)
         if record is None:
             raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
                            field="jobId")
@@ -128,7 +145,7 @@ class JobService:
 
 def create_app(settings: WpsSettings | None = None) -> Flask:
     settings = settings or WpsSettings.from_env()
-    catalog = Catalog.load(settings.catalog_path)
+    catalog = Catalog.load(settings.catalog_path, settings.publication_policy())
     client = redis_client(settings.redis_url)
     service = JobService(settings, catalog, client)
     app = Flask(__name__)
@@ -152,6 +169,12 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     def on_redis_down(exc: redis.RedisError):
         return json_error(failure, 503, f"the job store is unreachable: {type(exc).__name__}",
                           headers={"Retry-After": "5"})
+
+    @app.before_request
+    def identify_caller() -> None:
+        if request.path in ("/health", "/metrics"):
+            return
+        CURRENT.set(identify(request.headers, settings.user_header, settings.admins))
 
     @app.after_request
     def name_the_node(response):
@@ -240,7 +263,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
         from cloudgeo.wpsnode.wps10_status import status_document
 
-        record = service.get(job_id)
+        record = service.visible(job_id)
         if record is None:
             return NoApplicableCode(f"no job '{job_id}' (unknown, or its results expired)",
                                     locator="jobId", code=404).get_response(request.environ)

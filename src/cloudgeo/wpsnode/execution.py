@@ -21,12 +21,15 @@ from cloudgeo.fileservice.names import content_type_for, new_id
 from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
+from cloudgeo.wpsnode.catalog.policy import GUARDED_URL_PARAMETERS
 from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.errors import InputError
+from cloudgeo.wpsnode.expression_guard import expression_problem
 from cloudgeo.wpsnode.fetch import Fetcher
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy, host_port
 from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, SUCCEEDED
 from cloudgeo.wpsnode.jobs.store import JobStore
+from cloudgeo.wpsnode.redact import redact_paths
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.unpack import find_layers, safe_extract
 from cloudgeo.wpsnode.worker_keys import node_alive_key
@@ -80,7 +83,7 @@ class JobRunner:
         self.settings = settings
         self.jobs = JobStore(client, settings.result_ttl)
         self.heartbeat = heartbeat
-        self.catalog = Catalog.load(settings.catalog_path)
+        self.catalog = Catalog.load(settings.catalog_path, settings.publication_policy())
         self.store = ObjectStore(settings.s3)
         own = frozenset({host_port(settings.public_url), host_port(settings.file_service_url)})
         self.fetcher = Fetcher(HrefPolicy.from_urls(settings.allowed_hosts), own, self.store,
@@ -150,6 +153,8 @@ class JobRunner:
         current = self.jobs.get(job_id)
         if current is not None and current.status == DISMISSED:
             return  # dismissed while it ran: the caller no longer wants the result
+        if "message" in fields:
+            fields["message"] = redact_paths(fields["message"], self.work_root / job_id)
         self.jobs.finish(job_id, status=status, **fields)
         metrics.JOBS.labels(identifier, status).inc()
         if started:
@@ -160,7 +165,12 @@ class JobRunner:
         import processing
         from qgis.core import QgsProcessingContext, QgsProcessingException
 
-        process = self.catalog.get(identifier)
+        process = self.catalog.get(identifier)  # published ones only: the policy holds here too
+        problem = expression_problem(plan["literals"])
+        if problem:
+            raise InputError(*problem)
+        if identifier in GUARDED_URL_PARAMETERS:  # the node fetches, through its guard
+            return self._download(process, plan, folder)
         params: dict[str, Any] = dict(plan["literals"])
         for name, ref in plan["references"].items():
             inputs = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i))
@@ -183,6 +193,21 @@ class JobRunner:
             raise JobFailed("execution", f"{identifier} failed: it produced no "
                                          f"{', '.join(missing)} ({detail})")
         return self._publish(process, results, destinations, plan, identifier)
+
+    def _download(self, process: dict, plan: dict, folder: Path) -> dict:
+        """native:filedownloader, done by the node's fetcher: the URL passes the same
+        guard as input hrefs (scheme, allow-list, addresses, size cap, no redirects)."""
+        identifier = process["id"]
+        name = GUARDED_URL_PARAMETERS[identifier]
+        fetched = self.fetcher.fetch(name, plan["literals"][name], folder / "download")
+        formats = {d["name"]: plan["destinations"].get(d["name"], d["formats"][0])
+                   for d in process["destinations"]}
+        destinations = {out: self._destination(folder / "out", out, fmt)
+                        for out, fmt in formats.items()}
+        for target in destinations.values():
+            shutil.copyfile(fetched, target)
+        return self._publish(process, {}, destinations, {**plan, "destinations": formats},
+                             identifier)
 
     def _materialize(self, name: str, kind: str, item: dict, folder: Path):
         """The input as QGIS will read it: a checked layer object (opened once, handed to

@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cloudgeo.wpsnode.catalog.kinds import REFERENCE_KINDS, UNSUPPORTED
+from cloudgeo.wpsnode.catalog.policy import GUARDED_URL_PARAMETERS
 from cloudgeo.wpsnode.errors import InputError
+from cloudgeo.wpsnode.text_guard import crs_problem, text_problem
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _EXTENT_TEXT = re.compile(rf"\s*{_NUMBER}\s*,\s*{_NUMBER}\s*,\s*{_NUMBER}\s*,\s*{_NUMBER}"
@@ -93,8 +95,20 @@ def _crs(name: str, value: Any, _spec) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"EPSG:{value}"
     if isinstance(value, str) and value.strip():
+        # AUTHORITY:CODE only: PROJ strings can name files (+init=, grids).
+        problem = crs_problem(value)
+        if problem:
+            raise InputError(name, problem)
         return value.strip()
     raise InputError(name, f"must be a CRS such as 'EPSG:4326', got {value!r}")
+
+
+def _bracketed_crs(name: str, text: str) -> str:
+    """An 'x,y [CRS]' text, its CRS checked like a CRS input."""
+    found = re.search(r"\[([^\]]+)\]", text)
+    if found:
+        _crs(name, found.group(1), {})
+    return text.strip()
 
 
 def _coordinates(name: str, values: Any, count: int) -> list[float]:
@@ -114,7 +128,7 @@ def _extent(name: str, value: Any, _spec) -> str:
         if not _EXTENT_TEXT.fullmatch(value):
             raise InputError(name, f"must be 'xmin,xmax,ymin,ymax [CRS]' or "
                                    f"[minx, miny, maxx, maxy], got {value!r}")
-        return value.strip()
+        return _bracketed_crs(name, value)
     minx, miny, maxx, maxy = _coordinates(name, value, 4)
     if minx > maxx or miny > maxy:
         raise InputError(name, f"bbox {value!r} has a minimum above its maximum "
@@ -131,7 +145,7 @@ def _point(name: str, value: Any, _spec) -> str:
     if isinstance(value, str):
         if not _POINT_TEXT.fullmatch(value):
             raise InputError(name, f"must be 'x,y [CRS]' or [x, y], got {value!r}")
-        return value.strip()
+        return _bracketed_crs(name, value)
     x, y = _coordinates(name, value, 2)
     return f"{x!r},{y!r} [{_crs(name, crs, {})}]" if crs else f"{x!r},{y!r}"
 
@@ -239,7 +253,17 @@ def plan_inputs(process: Mapping[str, Any], inputs: Mapping[str, Any] | None,
                                         "multiple": bool(spec.get("allowMultiple")),
                                         "items": items}
         else:
-            plan["literals"][name] = LITERAL_CONVERTERS[kind](name, value, spec)
+            literal = LITERAL_CONVERTERS[kind](name, value, spec)
+            if name == GUARDED_URL_PARAMETERS.get(process["id"]):
+                # A URL the node itself fetches (when an operator published the process).
+                if check_href is not None:
+                    check_href(name, literal)
+                plan["literals"][name] = literal
+                continue
+            problem = text_problem(process.get("provider", ""), kind, literal)
+            if problem:
+                raise InputError(name, problem)
+            plan["literals"][name] = literal
     requested = dict(outputs or {})
     for name, value in inputs.items():
         if name in destinations:

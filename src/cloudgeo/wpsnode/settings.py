@@ -41,8 +41,19 @@ CLOUDGEO_WPS_QUEUE (default cloudgeo.jobs)
     one cluster share it
 CLOUDGEO_WPS_MAX_QUEUED (default 1000)
     jobs that may wait in the queue; past it new jobs are refused with 503 and Retry-After
+CLOUDGEO_WPS_PROCESSES_INCLUDE / _EXCLUDE (default empty / empty)
+    comma-separated globs of process ids to publish / not to publish (catalog/policy.py);
+    an include entry that names a withheld algorithm exactly (no wildcard) publishes it
+CLOUDGEO_WPS_USER_HEADER (default empty: no authentication)
+    the request header in which the gateway passes the authenticated user id; when set,
+    every job records its owner and only its owner (or an admin) sees it
+CLOUDGEO_WPS_ADMINS (default empty)
+    comma-separated user ids that see and dismiss every job
+CLOUDGEO_WPS_JOB_LIST (default owner)
+    `owner`: the OGC job list shows the caller's jobs, and is off without authentication;
+    `public`: without authentication, it lists every job
 CLOUDGEO_REDIS_URL (default redis://127.0.0.1:6379/0)
-    job store and queue
+    job store and queue (a password goes in the URL: redis://:PASSWORD@host:port/0)
 CLOUDGEO_PUBLIC_URL (default http://127.0.0.1:9000)
     the gateway: output links point there
 CLOUDGEO_FILE_SERVICE_URL (default http://127.0.0.1:8800)
@@ -58,9 +69,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cloudgeo.common.envsettings import env_int, env_str, environment
+from cloudgeo.common.envsettings import env_choice, env_int, env_list, env_str, environment
 from cloudgeo.common.server import ServerSettings
 from cloudgeo.storage.settings import S3Settings
+from cloudgeo.wpsnode.catalog.policy import PublicationPolicy
 
 GIB = 1024**3
 
@@ -123,11 +135,28 @@ class WpsSettings:
             catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
             queue=env_str(env, "CLOUDGEO_WPS_QUEUE", d.queue),
             max_queued=env_int(env, "CLOUDGEO_WPS_MAX_QUEUED", d.max_queued, minimum=1),
+            processes_include=env_list(env, "CLOUDGEO_WPS_PROCESSES_INCLUDE"),
+            processes_exclude=env_list(env, "CLOUDGEO_WPS_PROCESSES_EXCLUDE"),
+            user_header=env_str(env, "CLOUDGEO_WPS_USER_HEADER", ""),
+            admins=frozenset(env_list(env, "CLOUDGEO_WPS_ADMINS")),
+            job_list=env_choice(env, "CLOUDGEO_WPS_JOB_LIST", d.job_list, ("owner", "public")),
         )
 
     catalog_file: str = ""
     queue: str = "cloudgeo.jobs"
     max_queued: int = 1000
+    processes_include: tuple[str, ...] = ()
+    processes_exclude: tuple[str, ...] = ()
+    user_header: str = ""
+    admins: frozenset[str] = frozenset()
+    job_list: str = "owner"
+
+    def publication_policy(self) -> PublicationPolicy:
+        return PublicationPolicy.from_globs(self.processes_include, self.processes_exclude)
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.user_header)
 
     @property
     def catalog_path(self) -> Path:

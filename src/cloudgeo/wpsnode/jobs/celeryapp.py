@@ -8,11 +8,15 @@ memory ceiling, never after every job (a fresh QGIS costs 1-1.5 s).
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery, signals
 
+from cloudgeo.common.secrets import take_over
 from cloudgeo.wpsnode.settings import WpsSettings
 
-settings = WpsSettings.from_env()
+# The node hands credentials over outside the environment; they live only in here.
+settings = WpsSettings.from_env(take_over(os.environ))
 
 app = Celery("cloudgeo", broker=settings.redis_url, set_as_current=True)
 app.conf.update(

@@ -49,6 +49,7 @@ class JobRecord:
     failureField: str | None = None  # the input at fault, for input failures
     output: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    owner: str | None = None  # the authenticated caller who submitted it
 
     def to_fields(self) -> dict[str, Any]:
         return asdict(self)

@@ -56,7 +56,9 @@ def blueprint(service) -> Blueprint:
 
     @api.get("/conformance")
     def conformance():
-        return jsonify({"conformsTo": shapes.CONFORMANCE})
+        classes = [c for c in shapes.CONFORMANCE
+                   if service.job_list_open() or not c.endswith("/job-list")]
+        return jsonify({"conformsTo": classes})
 
     @api.get("/api")
     def openapi():
@@ -121,6 +123,9 @@ def blueprint(service) -> Blueprint:
 
     @api.get("/jobs")
     def jobs():
+        if not service.job_list_open():
+            return problem_response("not-found", "Not found", 404,
+                                    "the job list is not offered by this service")
         limit = _limit(100)
         statuses = set(request.args.getlist("status"))
         unknown = statuses - set(shapes.STATUS_FROM_OGC)
@@ -135,7 +140,7 @@ def blueprint(service) -> Blueprint:
                     and (not process_ids or record.identifier in process_ids))
 
         base = base_url()
-        found = service.jobs.newest(limit, keep)
+        found = service.newest(limit, keep)
         return jsonify({"jobs": [shapes.status_info(r, base) for r in found],
                         "links": [shapes.link(f"{base}/jobs", "self")]})
 

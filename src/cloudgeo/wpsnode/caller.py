@@ -1,0 +1,40 @@
+"""Who is calling: the identity the gateway vouches for, and what that caller may see.
+
+Authentication happens at the gateway (none, HTTP basic, or forward auth to an
+identity proxy). The gateway removes any identity header a client sent and sets its
+own; the node trusts only that header (CLOUDGEO_WPS_USER_HEADER), and only when it
+is configured. Without authentication every caller is the same anonymous one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from cloudgeo.common.envelope import ApiError
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: str | None  # None: the service runs without authentication
+    admin: bool = False
+
+    def may_see(self, owner: str | None) -> bool:
+        return self.user is None or self.admin or owner == self.user
+
+
+ANONYMOUS = Caller(None)
+# The caller of the request being served, for code PyWPS calls back into.
+CURRENT = ContextVar("cloudgeo_caller", default=ANONYMOUS)
+
+
+def identify(headers: Mapping[str, str], user_header: str, admins: frozenset[str]) -> Caller:
+    """The caller of a request; 401 when authentication is on and no identity came."""
+    if not user_header:
+        return ANONYMOUS
+    user = (headers.get(user_header) or "").strip()
+    if not user:
+        raise ApiError(401, "authentication required: this service is reached through its "
+                            "gateway, which names the caller", field="authorization")
+    return Caller(user, user in admins)
