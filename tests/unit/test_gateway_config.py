@@ -41,12 +41,14 @@ def test_static_config_for_consul():
 def test_routes_are_the_seeds(registry, suffix):
     http = dynamic_config(GatewaySettings(registry=registry))["http"]
     wps, files = http["routers"]["wps"], http["routers"]["files"]
-    assert wps["rule"] == "PathPrefix(`/api/wps`)" and wps["service"] == f"py-wps@{suffix}"
-    assert files["rule"] == "PathPrefix(`/api/file`)"
+    # The services' /metrics is for Prometheus inside, not for the public entry point.
+    assert wps["rule"] == "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)"
+    assert wps["service"] == f"py-wps@{suffix}"
+    assert files["rule"] == "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)"
     assert files["service"] == f"wps-file-storage@{suffix}"
     assert http["middlewares"]["wps-strip-prefix"] == {"stripPrefix": {"prefixes": ["/api/wps"]}}
     assert "wps-strip-prefix" not in files["middlewares"]  # file paths pass unchanged
-    assert all("retry" in http["middlewares"][m] for m in files["middlewares"])
+    assert "retry" in http["middlewares"][files["middlewares"][-1]]
     # Nothing that buffers bodies: 1 GiB uploads stream through.
     assert not any("buffering" in m for m in http["middlewares"].values())
 
@@ -60,3 +62,26 @@ def test_registration_keys():
     assert keys["traefik/http/services/py-wps/loadbalancer/healthcheck/interval"] == "1s"
     assert "traefik.http.services.py-wps.loadbalancer.healthcheck.path=/health" in \
         consul_tags("py-wps")
+
+
+def test_identity_header_is_stripped_before_every_route_authenticates():
+    for mode, extra in (("none", {}), ("basic", {"htpasswd_file": "/etc/users"}),
+                        ("forward", {"forward_auth_url": "http://proxy/oauth2/auth"})):
+        http = dynamic_config(GatewaySettings(auth=mode, user_header="X-User", **extra))["http"]
+        for router in http["routers"].values():
+            assert router["middlewares"][0] == "strip-identity"
+            assert ("authenticate" in router["middlewares"]) == (mode != "none")
+        assert http["middlewares"]["strip-identity"] == {
+            "headers": {"customRequestHeaders": {"X-User": ""}}}
+    basic = dynamic_config(GatewaySettings(auth="basic", htpasswd_file="/u"))["http"]
+    assert basic["middlewares"]["authenticate"]["basicAuth"]["headerField"] == \
+        "X-CloudGeo-User"
+    forward = dynamic_config(GatewaySettings(auth="forward", forward_auth_url="http://p/a",
+                                             user_header="X-Auth-Request-User"))["http"]
+    auth = forward["middlewares"]["authenticate"]["forwardAuth"]
+    assert auth["authResponseHeaders"] == ["X-Auth-Request-User"]
+    assert auth["trustForwardHeader"] is False
+    for bad in (GatewaySettings(auth="basic"), GatewaySettings(auth="forward"),
+                GatewaySettings(auth="oidc")):
+        with pytest.raises(ValueError):
+            dynamic_config(bad)

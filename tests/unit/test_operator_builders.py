@@ -63,7 +63,9 @@ def test_default_spec_builds_the_whole_cluster_owned_by_the_resource():
         ("Deployment", "geo-file-service"), ("Service", "geo-file-service"),
         ("Deployment", "geo-wps-node"), ("Service", "geo-wps-node"),
         ("PodDisruptionBudget", "geo-wps-node"),
-        ("Deployment", "geo-gateway"), ("Service", "geo-gateway")])
+        ("Deployment", "geo-gateway"), ("Service", "geo-gateway"),
+        *[("NetworkPolicy", f"geo-{c}") for c in ("redis", "minio", "wps-node",
+                                                  "file-service", "gateway")]])
     for obj in built.values():
         (owner,) = obj["metadata"]["ownerReferences"]
         assert owner == {"apiVersion": "cloudgeo.io/v1alpha1", "kind": "GeoProcessingCluster",
@@ -100,7 +102,14 @@ def test_nodes_carry_probes_resources_and_settings():
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     settings = objects()[("ConfigMap", "geo-settings")]["data"]
-    assert settings["CLOUDGEO_REDIS_URL"] == "redis://geo-redis.gis.svc:6379/0"
+    # The Redis URL carries the password: never in a ConfigMap, filled in from the Secret.
+    assert "CLOUDGEO_REDIS_URL" not in settings
+    assert env["CLOUDGEO_REDIS_PASSWORD"] == {"secretKeyRef": {
+        "name": "geo-redis-credentials", "key": "password"}}
+    names = [e["name"] for e in container["env"]]
+    assert names.index("CLOUDGEO_REDIS_PASSWORD") < names.index("CLOUDGEO_REDIS_URL")
+    url = next(e for e in container["env"] if e["name"] == "CLOUDGEO_REDIS_URL")["value"]
+    assert url == "redis://:$(CLOUDGEO_REDIS_PASSWORD)@geo-redis.gis.svc:6379/0"
     assert settings["CLOUDGEO_S3_ENDPOINT"] == "geo-minio.gis.svc:9000"
     assert settings["CLOUDGEO_PUBLIC_URL"] == "http://geo-gateway.gis.svc"
     assert settings["CLOUDGEO_REGISTRY"] == "redis"
@@ -160,7 +169,7 @@ def test_consul_registry_adds_consul_and_points_traefik_and_services_at_it():
 def test_gateway_config_routes_the_seed_paths_and_is_mounted():
     built = objects()
     dynamic = yaml.safe_load(built[("ConfigMap", "geo-gateway-config")]["data"]["dynamic.yaml"])
-    assert dynamic["http"]["routers"]["wps"]["rule"] == "PathPrefix(`/api/wps`)"
+    assert dynamic["http"]["routers"]["wps"]["rule"].startswith("PathPrefix(`/api/wps`)")
     static = yaml.safe_load(built[("ConfigMap", "geo-gateway-config")]["data"]["traefik.yaml"])
     assert static["providers"]["file"]["filename"] == "/etc/traefik/dynamic.yaml"
     assert static["entryPoints"]["web"]["address"] == ":9000"
@@ -206,3 +215,94 @@ def test_a_settings_change_rolls_the_pods_and_a_scale_does_not():
 
 def test_building_twice_gives_the_same_objects():
     assert build_all(cluster(SPECS["consul"])) == build_all(cluster(SPECS["consul"]))
+
+
+def test_pods_get_no_service_account_token_and_stores_accept_only_cloudgeo_pods():
+    built = objects()
+    for obj in built.values():
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            assert obj["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+    redis_policy = built[("NetworkPolicy", "geo-redis")]["spec"]
+    assert redis_policy["ingress"] == [{"from": [{"podSelector": {"matchLabels": {
+        "app.kubernetes.io/name": "cloudgeo", "app.kubernetes.io/instance": "geo"}}}],
+        "ports": [{"protocol": "TCP", "port": 6379}]}]
+    nodes = built[("NetworkPolicy", "geo-wps-node")]["spec"]
+    assert nodes["policyTypes"] == ["Ingress", "Egress"]
+    sources = [peer for rule in nodes["ingress"] for peer in rule["from"]]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "cloudgeo",
+                                            "app.kubernetes.io/instance": "geo",
+                                            "app.kubernetes.io/component": "gateway"}}} \
+        in sources
+    reached = [peer for rule in nodes["egress"] for peer in rule["to"]]
+    assert not any("ipBlock" in peer for peer in reached)  # MinIO in-cluster: no outside
+    gateway = built[("NetworkPolicy", "geo-gateway")]["spec"]
+    assert {"ports": [{"protocol": "TCP", "port": 9000}]} in gateway["ingress"]
+
+
+def test_external_object_storage_is_reached_only_at_public_addresses():
+    spec = {"objectStorage": {"type": "external", "external": {
+        "endpoint": "s3.example.org:443", "credentialsSecret": "s3"}}}
+    built = {(o["kind"], o["metadata"]["name"]): o for o in build_all(cluster(spec))}
+    egress = built[("NetworkPolicy", "geo-wps-node")]["spec"]["egress"]
+    public = [rule for rule in egress if any("ipBlock" in p for p in rule["to"])]
+    assert public and public[0]["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert "169.254.0.0/16" in public[0]["to"][0]["ipBlock"]["except"]
+    assert ("NetworkPolicy", "geo-minio") not in built
+
+
+def test_credentials_reach_only_the_pods_that_use_them():
+    def secrets_used(obj) -> set[str]:
+        pod = obj["spec"]["template"]["spec"]
+        found = set()
+        for container in [*pod["containers"], *pod.get("initContainers", [])]:
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    found.add(ref["name"])
+        found |= {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+        return found
+
+    workloads = {name: secrets_used(obj) for (kind, name), obj in objects().items()
+                 if kind in ("Deployment", "StatefulSet")}
+    assert workloads == {
+        "geo-redis": {"geo-redis-credentials"},
+        "geo-minio": {"geo-minio-credentials"},
+        "geo-file-service": {"geo-redis-credentials", "geo-minio-credentials"},
+        "geo-wps-node": {"geo-redis-credentials", "geo-minio-credentials"},
+        "geo-gateway": {"geo-redis-credentials"}}
+    redis = objects()[("StatefulSet", "geo-redis")]["spec"]["template"]["spec"]
+    assert "--requirepass" in redis["containers"][0]["args"]
+    gateway = objects()[("Deployment", "geo-gateway")]["spec"]["template"]["spec"]
+    template = yaml.safe_load(objects()[("ConfigMap", "geo-gateway-config")]["data"][
+        "traefik.yaml"])
+    assert template["providers"]["redis"]["password"] == "__CLOUDGEO_REDIS_PASSWORD__"
+    assert "__CLOUDGEO_REDIS_PASSWORD__" in gateway["initContainers"][0]["args"][0]
+
+
+def test_gateway_authentication_from_the_spec():
+    basic = objects({"gateway": {"authentication": {"mode": "basic",
+                                                    "htpasswdSecret": "users"}}})
+    dynamic = yaml.safe_load(basic[("ConfigMap", "geo-gateway-config")]["data"][
+        "dynamic.yaml"])
+    assert dynamic["http"]["middlewares"]["authenticate"]["basicAuth"]["usersFile"] == \
+        "/etc/traefik-users/users"
+    pod = basic[("Deployment", "geo-gateway")]["spec"]["template"]["spec"]
+    assert {"name": "users", "secret": {"secretName": "users"}} in pod["volumes"]
+    node_env = {e["name"]: e.get("value") for e in basic[("Deployment", "geo-wps-node")][
+        "spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert node_env["CLOUDGEO_WPS_USER_HEADER"] == "X-CloudGeo-User"
+    forward = objects({"gateway": {"authentication": {
+        "mode": "forward", "forwardAuthURL": "http://oauth2-proxy.auth.svc/oauth2/auth",
+        "userHeader": "X-Auth-Request-User"}},
+        "wpsNodes": {"admins": ["ops"], "processes": {"exclude": ["grass7:*"]}}})
+    dynamic = yaml.safe_load(forward[("ConfigMap", "geo-gateway-config")]["data"][
+        "dynamic.yaml"])
+    assert dynamic["http"]["middlewares"]["authenticate"]["forwardAuth"][
+        "authResponseHeaders"] == ["X-Auth-Request-User"]
+    node_env = {e["name"]: e.get("value") for e in forward[("Deployment", "geo-wps-node")][
+        "spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert node_env["CLOUDGEO_WPS_USER_HEADER"] == "X-Auth-Request-User"
+    assert node_env["CLOUDGEO_WPS_ADMINS"] == "ops"
+    assert node_env["CLOUDGEO_WPS_PROCESSES_EXCLUDE"] == "grass7:*"
+    plain = objects()[("Deployment", "geo-wps-node")]["spec"]["template"]["spec"]
+    assert "CLOUDGEO_WPS_USER_HEADER" not in {e["name"] for e in plain["containers"][0]["env"]}

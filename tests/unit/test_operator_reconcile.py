@@ -27,14 +27,17 @@ def test_reconcile_applies_everything_and_makes_the_minio_keys_once():
                       "nodeSelector": "app.kubernetes.io/name=cloudgeo,"
                                       "app.kubernetes.io/instance=geo,"
                                       "app.kubernetes.io/component=wps-node"}
-    assert api.created == [("Secret", "geo-minio-credentials")]
+    made = [("Secret", "geo-redis-credentials"), ("Secret", "geo-minio-credentials")]
+    assert api.created == made
+    assert len(api.objects[("Secret", "gis", "geo-redis-credentials")]["stringData"][
+        "password"]) >= 32
     keys = api.objects[("Secret", "gis", "geo-minio-credentials")]["stringData"]
     assert len(keys["secretKey"]) >= 30
     first = list(api.applied)
-    assert len(first) == 13 and not api.deleted
+    assert len(first) == 18 and not api.deleted
     api.applied.clear()
     reconcile(resource({}), api)  # resume: same objects, keys kept, nothing pruned
-    assert api.applied == first and api.created == [("Secret", "geo-minio-credentials")]
+    assert api.applied == first and api.created == made
     assert api.objects[("Secret", "gis", "geo-minio-credentials")]["stringData"] == keys
     assert not api.deleted
 
@@ -49,8 +52,8 @@ def test_update_prunes_what_the_spec_no_longer_asks_for():
     reconcile(resource({"wpsNodes": {"replicas": 1}}, generation=2), api)
     assert sorted(api.deleted) == [
         ("HorizontalPodAutoscaler", "geo-wps-node"), ("Ingress", "geo-gateway"),
-        ("PodDisruptionBudget", "geo-wps-node"), ("Service", "geo-consul"),
-        ("StatefulSet", "geo-consul")]
+        ("NetworkPolicy", "geo-consul"), ("PodDisruptionBudget", "geo-wps-node"),
+        ("Service", "geo-consul"), ("StatefulSet", "geo-consul")]
     assert api.objects[("Deployment", "gis", "geo-wps-node")]["spec"]["replicas"] == 1
 
 

@@ -111,7 +111,44 @@ def wps_nodes_schema() -> dict:
         "podDisruptionBudget": _object({"minAvailable": _int(1, 0)},
                                        "PodDisruptionBudget of the nodes (when replicas > 1)."),
         "autoscaling": autoscaling,
+        "processes": _object({
+            "include": _globs("Process ids (globs) to publish; all that the policy allows "
+                              "when empty. A withheld algorithm is published only when "
+                              "named exactly (no wildcard)."),
+            "exclude": _globs("Process ids (globs) never to publish."),
+        }, "Which algorithms the nodes publish (the publication policy: README, Security)."),
+        "admins": _globs("Authenticated user ids that see and dismiss every job."),
+        "jobList": _str("owner", "owner: the OGC job list shows the caller's own jobs, and is "
+                                 "off without authentication; public: it lists every job "
+                                 "even without authentication.", enum=["owner", "public"]),
     }, "The WPS nodes: PyWPS/Flask over pools of QGIS worker processes.")
+
+
+def _globs(doc: str) -> dict:
+    return {"type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
+            "description": doc}
+
+
+def authentication_schema() -> dict:
+    return _object({
+        "mode": _str("none", "none; basic: HTTP basic against an htpasswd Secret; forward: "
+                             "Traefik ForwardAuth to an identity proxy such as oauth2-proxy.",
+                     enum=["none", "basic", "forward"]),
+        "htpasswdSecret": _str(doc="mode basic: a Secret whose key `users` holds htpasswd "
+                                   "lines (bcrypt: htpasswd -nbB user password)."),
+        "forwardAuthURL": _str(doc="mode forward: the identity proxy's auth endpoint, e.g. "
+                                   "http://oauth2-proxy.auth.svc/oauth2/auth."),
+        "userHeader": _str("X-CloudGeo-User", "The header carrying the user id to the "
+                                              "services (mode forward: the one the proxy "
+                                              "answers with, e.g. X-Auth-Request-User)."),
+    }, "Authentication at the gateway; jobs then belong to their caller.",
+        **{"x-kubernetes-validations": [
+            {"rule": "self.mode != 'basic' || (has(self.htpasswdSecret) && "
+                     "self.htpasswdSecret != '')",
+             "message": "authentication.htpasswdSecret is required when mode is basic"},
+            {"rule": "self.mode != 'forward' || (has(self.forwardAuthURL) && "
+                     "self.forwardAuthURL != '')",
+             "message": "authentication.forwardAuthURL is required when mode is forward"}]})
 
 
 def file_service_schema() -> dict:
@@ -145,6 +182,7 @@ def gateway_schema() -> dict:
         "resources": _resources({"cpu": "100m", "memory": "128Mi"}, {"memory": "256Mi"}),
         "serviceType": _str("ClusterIP", "Type of the gateway Service.", enum=SERVICE_TYPES),
         "ingress": ingress,
+        "authentication": authentication_schema(),
     }, "The gateway (Traefik): /api/wps/** round-robin to the nodes, /api/file/** to the "
        "file service.")
 

@@ -33,7 +33,7 @@ RULES: list[dict[str, Any]] = [
      "verbs": ["get", "list", "create", "patch", "delete"]},
     {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"],
      "verbs": ["get", "list", "create", "patch", "delete"]},
-    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"],
      "verbs": ["get", "list", "create", "patch", "delete"]},
 ]
 

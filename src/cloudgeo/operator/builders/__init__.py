@@ -12,6 +12,7 @@ from cloudgeo.operator.builders.gateway import (
     gateway_ingress,
     gateway_service,
 )
+from cloudgeo.operator.builders.network import network_policies
 from cloudgeo.operator.builders.nodes import (
     node_autoscaler,
     node_deployment,
@@ -25,7 +26,7 @@ __all__ = ["OPTIONAL_KINDS", "ClusterView", "build_all"]
 
 # Kinds that come and go with the spec (pruned by the operator when no longer built).
 OPTIONAL_KINDS = ("Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "StatefulSet",
-                  "Service")
+                  "Service", "NetworkPolicy")
 
 
 def build_all(cluster: ClusterView) -> list[dict[str, Any]]:
@@ -37,5 +38,6 @@ def build_all(cluster: ClusterView) -> list[dict[str, Any]]:
         node_deployment(cluster), node_service(cluster), node_disruption_budget(cluster),
         node_autoscaler(cluster),
         gateway_deployment(cluster), gateway_service(cluster), gateway_ingress(cluster),
+        *network_policies(cluster),
     ]
     return [obj for obj in built if obj is not None]

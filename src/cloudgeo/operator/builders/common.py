@@ -91,8 +91,9 @@ def pod_security(user: int = RUN_AS_USER) -> dict[str, Any]:
 def pod_spec(cluster: ClusterView, containers: list[dict[str, Any]], *,
              volumes: list[dict[str, Any]] | None = None, user: int = RUN_AS_USER,
              grace: int | None = None) -> dict[str, Any]:
+    # No CloudGeo pod but the operator's talks to the API server: no token to steal.
     spec: dict[str, Any] = {"securityContext": pod_security(user), "containers": containers,
-                            "enableServiceLinks": False}
+                            "enableServiceLinks": False, "automountServiceAccountToken": False}
     if volumes:
         spec["volumes"] = volumes
     if cluster.spec["imagePullSecrets"]:

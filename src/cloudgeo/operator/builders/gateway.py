@@ -19,17 +19,27 @@ from cloudgeo.operator.builders.common import (
     pod_spec,
     service,
 )
+from cloudgeo.operator.builders.settings import redis_password_env
 
 COMPONENT = "gateway"
 CONFIG_DIR = "/etc/traefik"
+TEMPLATE_DIR = "/etc/traefik-template"
+HTPASSWD_DIR = "/etc/traefik-users"
+# The ConfigMap holds no secret: an init container puts the Redis password in place.
+PASSWORD_PLACEHOLDER = "__CLOUDGEO_REDIS_PASSWORD__"
 CONFIG_CHECKSUM = "cloudgeo.io/gateway-config-checksum"
 
 
 def traefik_settings(cluster: ClusterView) -> GatewaySettings:
+    auth = cluster.spec["gateway"]["authentication"]
     return GatewaySettings(host="", port=GATEWAY_PORT, metrics_port=GATEWAY_METRICS_PORT,
                            registry=cluster.spec["registry"]["type"],
                            redis_endpoint=f"{cluster.host('redis')}:{REDIS_PORT}",
-                           consul_endpoint=f"{cluster.host('consul')}:{CONSUL_PORT}")
+                           redis_password=PASSWORD_PLACEHOLDER,
+                           consul_endpoint=f"{cluster.host('consul')}:{CONSUL_PORT}",
+                           auth=auth["mode"], htpasswd_file=f"{HTPASSWD_DIR}/users",
+                           forward_auth_url=auth.get("forwardAuthURL", ""),
+                           user_header=auth["userHeader"])
 
 
 def gateway_config_data(cluster: ClusterView) -> dict[str, str]:
@@ -57,8 +67,25 @@ def gateway_deployment(cluster: ClusterView) -> dict[str, Any]:
         "securityContext": container_security(),
         "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
     }
-    pod = pod_spec(cluster, [container], volumes=[
-        {"name": "config", "configMap": {"name": cluster.child("gateway-config")}}])
+    volumes = [{"name": "template", "configMap": {"name": cluster.child("gateway-config")}},
+               {"name": "config", "emptyDir": {"medium": "Memory"}}]
+    auth = gateway["authentication"]
+    if auth["mode"] == "basic":
+        volumes.append({"name": "users", "secret": {"secretName": auth["htpasswdSecret"]}})
+        container["volumeMounts"].append({"name": "users", "mountPath": HTPASSWD_DIR,
+                                          "readOnly": True})
+    pod = pod_spec(cluster, [container], volumes=volumes)
+    pod["initContainers"] = [{
+        "name": "config", "image": gateway["image"],
+        "imagePullPolicy": gateway["imagePullPolicy"], "command": ["/bin/sh", "-c"],
+        "args": [f"for f in {TEMPLATE_DIR}/*; do sed \"s/{PASSWORD_PLACEHOLDER}/"
+                 f"$REDIS_PASSWORD/\" \"$f\" > {CONFIG_DIR}/$(basename \"$f\"); done"],
+        "env": [redis_password_env(cluster, "REDIS_PASSWORD")],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
+                      "limits": {"memory": "32Mi"}},
+        "securityContext": container_security(),
+        "volumeMounts": [{"name": "template", "mountPath": TEMPLATE_DIR, "readOnly": True},
+                         {"name": "config", "mountPath": CONFIG_DIR}]}]
     return deployment(cluster, COMPONENT, gateway["replicas"], pod,
                       {CONFIG_CHECKSUM: checksum(gateway_config_data(cluster))})
 

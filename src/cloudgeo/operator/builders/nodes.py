@@ -28,6 +28,20 @@ def node_selector(cluster: ClusterView) -> str:
     return ",".join(f"{k}={v}" for k, v in selector_labels(cluster, COMPONENT).items())
 
 
+def access_env(cluster: ClusterView) -> dict[str, str]:
+    """Publication policy, job scoping and (with authentication) the identity header."""
+    nodes = cluster.spec["wpsNodes"]
+    env = {"CLOUDGEO_WPS_JOB_LIST": nodes["jobList"]}
+    for key in ("include", "exclude"):
+        if nodes["processes"][key]:
+            env[f"CLOUDGEO_WPS_PROCESSES_{key.upper()}"] = ",".join(nodes["processes"][key])
+    auth = cluster.spec["gateway"]["authentication"]
+    if auth["mode"] != "none":
+        env["CLOUDGEO_WPS_USER_HEADER"] = auth["userHeader"]
+        env["CLOUDGEO_WPS_ADMINS"] = ",".join(nodes["admins"])
+    return env
+
+
 def node_container(cluster: ClusterView) -> dict[str, Any]:
     nodes = cluster.spec["wpsNodes"]
     env = service_env(cluster, {
@@ -42,6 +56,7 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "CLOUDGEO_WPS_STATE_DIR": STATE_DIR,
         "CLOUDGEO_WPS_METRICS_DIR": f"{STATE_DIR}/metrics",
         "HOME": STATE_DIR,
+        **access_env(cluster),
     })
     env["env"].append(field_env("CLOUDGEO_WPS_NODE_ID", "metadata.name"))
     return {

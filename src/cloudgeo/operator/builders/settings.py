@@ -21,6 +21,7 @@ from cloudgeo.operator.builders.common import (
 SETTINGS = "settings"
 MINIO_CREDENTIALS = "minio-credentials"
 ACCESS_KEY, SECRET_KEY = "accessKey", "secretKey"
+REDIS_CREDENTIALS, REDIS_PASSWORD = "redis-credentials", "password"
 
 
 def gateway_url(cluster: ClusterView) -> str:
@@ -45,6 +46,20 @@ def s3_credentials_env(cluster: ClusterView) -> list[dict[str, Any]]:
             secret_env("CLOUDGEO_S3_SECRET_KEY", secret, SECRET_KEY)]
 
 
+def redis_password_env(cluster: ClusterView, name: str = "CLOUDGEO_REDIS_PASSWORD"
+                       ) -> dict[str, Any]:
+    return secret_env(name, cluster.child(REDIS_CREDENTIALS), REDIS_PASSWORD)
+
+
+def redis_client_env(cluster: ClusterView) -> list[dict[str, Any]]:
+    """The job store's URL with its password, which Kubernetes fills in from the Secret
+    ($(VAR) refers to a variable defined before it)."""
+    return [redis_password_env(cluster),
+            {"name": "CLOUDGEO_REDIS_URL",
+             "value": f"redis://:$(CLOUDGEO_REDIS_PASSWORD)@{cluster.host('redis')}:"
+                      f"{REDIS_PORT}/0"}]
+
+
 def settings_data(cluster: ClusterView) -> dict[str, str]:
     storage = cluster.spec["objectStorage"]
     if storage["type"] == "external":
@@ -58,7 +73,6 @@ def settings_data(cluster: ClusterView) -> dict[str, str]:
     registry = cluster.spec["registry"]["type"]
     data = {
         "CLOUDGEO_PUBLIC_URL": gateway_url(cluster),
-        "CLOUDGEO_REDIS_URL": f"redis://{cluster.host('redis')}:{REDIS_PORT}/0",
         "CLOUDGEO_FILE_SERVICE_URL": f"http://{cluster.host('file-service')}:{FILE_PORT}",
         **s3,
         "CLOUDGEO_S3_BUCKET": storage["bucket"],
@@ -72,10 +86,11 @@ def settings_data(cluster: ClusterView) -> dict[str, str]:
 
 def service_env(cluster: ClusterView, values: dict[str, str]) -> dict[str, Any]:
     """What a node or file-service container reads: the settings ConfigMap, its pod IP
-    (first, so that values may name $(POD_IP)), the S3 keys, then `values`."""
+    (first, so that values may name $(POD_IP)), the Redis URL with its password, the S3
+    keys, then `values`."""
     return {"envFrom": [{"configMapRef": {"name": cluster.child(SETTINGS)}}],
-            "env": [field_env("POD_IP", "status.podIP"), *s3_credentials_env(cluster),
-                    *env_list(values)]}
+            "env": [field_env("POD_IP", "status.podIP"), *redis_client_env(cluster),
+                    *s3_credentials_env(cluster), *env_list(values)]}
 
 
 def settings_stamp(cluster: ClusterView) -> dict[str, str]:
@@ -86,6 +101,13 @@ def settings_stamp(cluster: ClusterView) -> dict[str, str]:
 def settings_config_map(cluster: ClusterView) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": metadata(cluster, SETTINGS), "data": settings_data(cluster)}
+
+
+def redis_credentials(cluster: ClusterView, password: str) -> dict[str, Any]:
+    """Made once, with a random password, by the operator (like the MinIO keys)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": metadata(cluster, REDIS_CREDENTIALS),
+            "stringData": {REDIS_PASSWORD: password}}
 
 
 def minio_credentials(cluster: ClusterView, access_key: str, secret_key: str) -> dict[str, Any]:

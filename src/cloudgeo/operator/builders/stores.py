@@ -20,7 +20,12 @@ from cloudgeo.operator.builders.common import (
     selector_labels,
     service,
 )
-from cloudgeo.operator.builders.settings import ACCESS_KEY, SECRET_KEY, credentials_secret
+from cloudgeo.operator.builders.settings import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    credentials_secret,
+    redis_password_env,
+)
 
 # The upstream images run as these users.
 REDIS_USER, MINIO_USER, CONSUL_USER = 999, 1000, 100
@@ -58,9 +63,13 @@ def stateful_set(cluster: ClusterView, component: str, container: dict[str, Any]
 def redis_objects(cluster: ClusterView) -> list[dict[str, Any]]:
     redis = cluster.spec["redis"]
     persistent = redis["persistence"]["enabled"]
-    args = ["--appendonly", "yes" if persistent else "no", "--save", ""]
+    args = ["--appendonly", "yes" if persistent else "no", "--save", "",
+            "--requirepass", "$(REDIS_PASSWORD)"]
     container = {
         "name": "redis", "image": redis["image"], "args": args,
+        # REDISCLI_AUTH: the readiness probe's redis-cli authenticates with it.
+        "env": [redis_password_env(cluster, "REDIS_PASSWORD"),
+                redis_password_env(cluster, "REDISCLI_AUTH")],
         "ports": [{"name": "redis", "containerPort": REDIS_PORT, "protocol": "TCP"}],
         "readinessProbe": {"exec": {"command": ["redis-cli", "ping"]}, "periodSeconds": 5},
         "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 20},

@@ -1,0 +1,110 @@
+"""NetworkPolicies: each CloudGeo pod talks only to what its job needs. Pure.
+
+- Redis, MinIO and Consul accept connections only from this cluster's CloudGeo pods.
+- The file service and the WPS nodes accept only the gateway (and Prometheus, for
+  /metrics; kubelet probes are not subject to NetworkPolicies).
+- The gateway accepts anyone on its web port (it is the public entry point) and
+  Prometheus on its metrics port; it reaches only the nodes, the file service, the
+  registry and DNS (and, with forward authentication, its identity proxy).
+- The WPS nodes reach Redis, object storage, the file service, the registry and DNS;
+  with external object storage, public addresses on its port (no private, link-local
+  or metadata range).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudgeo.operator.builders.common import (
+    CONSUL_PORT,
+    FILE_PORT,
+    GATEWAY_METRICS_PORT,
+    GATEWAY_PORT,
+    MINIO_PORT,
+    REDIS_PORT,
+    WPS_PORT,
+    ClusterView,
+    metadata,
+    selector_labels,
+)
+
+PROMETHEUS = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+              "namespaceSelector": {}}
+DNS = {"to": [{"namespaceSelector": {}, "podSelector": {
+    "matchLabels": {"k8s-app": "kube-dns"}}}],
+       "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+# Public addresses only: never the cluster's own ranges or cloud metadata.
+PUBLIC = {"ipBlock": {"cidr": "0.0.0.0/0", "except": [
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+    "127.0.0.0/8"]}}
+
+
+def _pods(cluster: ClusterView, component: str | None = None) -> dict[str, Any]:
+    """A peer: one component's pods, or (None) every CloudGeo pod of this cluster."""
+    if component is None:
+        return {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "cloudgeo",
+                                                "app.kubernetes.io/instance": cluster.name}}}
+    return {"podSelector": {"matchLabels": selector_labels(cluster, component)}}
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def _policy(cluster: ClusterView, component: str, ingress: list[dict[str, Any]],
+            egress: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": {"matchLabels": selector_labels(cluster, component)},
+                            "policyTypes": ["Ingress"], "ingress": ingress}
+    if egress is not None:
+        spec["policyTypes"].append("Egress")
+        spec["egress"] = egress
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": metadata(cluster, component), "spec": spec}
+
+
+def _registry_egress(cluster: ClusterView) -> list[dict[str, Any]]:
+    if cluster.spec["registry"]["type"] == "consul":
+        return [{"to": [_pods(cluster, "consul")], "ports": _tcp(CONSUL_PORT)}]
+    return [{"to": [_pods(cluster, "redis")], "ports": _tcp(REDIS_PORT)}]
+
+
+def _storage_egress(cluster: ClusterView) -> list[dict[str, Any]]:
+    storage = cluster.spec["objectStorage"]
+    if storage["type"] == "minio":
+        return [{"to": [_pods(cluster, "minio")], "ports": _tcp(MINIO_PORT)}]
+    endpoint = storage["external"]["endpoint"]
+    port = int(endpoint.rsplit(":", 1)[1]) if ":" in endpoint else \
+        (443 if storage["external"].get("secure", True) else 80)
+    return [{"to": [PUBLIC], "ports": _tcp(port)}]
+
+
+def network_policies(cluster: ClusterView) -> list[dict[str, Any]]:
+    ours = [_pods(cluster)]
+    gateway = [_pods(cluster, "gateway")]
+    stores = [_policy(cluster, "redis", [{"from": ours, "ports": _tcp(REDIS_PORT)}])]
+    if cluster.spec["objectStorage"]["type"] == "minio":
+        stores.append(_policy(cluster, "minio", [{"from": ours, "ports": _tcp(MINIO_PORT)}]))
+    if cluster.spec["registry"]["type"] == "consul":
+        stores.append(_policy(cluster, "consul", [{"from": ours,
+                                                   "ports": _tcp(CONSUL_PORT)}]))
+    services_egress = [DNS, *_registry_egress(cluster)]
+    nodes = _policy(cluster, "wps-node",
+                    [{"from": gateway, "ports": _tcp(WPS_PORT)},
+                     {"from": [PROMETHEUS], "ports": _tcp(WPS_PORT)}],
+                    [*services_egress, {"to": [_pods(cluster, "redis")],
+                                        "ports": _tcp(REDIS_PORT)},
+                     *_storage_egress(cluster),
+                     {"to": [_pods(cluster, "file-service")], "ports": _tcp(FILE_PORT)},
+                     {"to": gateway, "ports": _tcp(GATEWAY_PORT)}])
+    files = _policy(cluster, "file-service",
+                    [{"from": gateway, "ports": _tcp(FILE_PORT)},
+                     {"from": [PROMETHEUS], "ports": _tcp(FILE_PORT)}],
+                    [*services_egress, *_storage_egress(cluster)])
+    gateway_egress = [*services_egress,
+                      {"to": [_pods(cluster, "wps-node")], "ports": _tcp(WPS_PORT)},
+                      {"to": [_pods(cluster, "file-service")], "ports": _tcp(FILE_PORT)}]
+    front = _policy(cluster, "gateway",
+                    [{"ports": _tcp(GATEWAY_PORT)},
+                     {"from": [PROMETHEUS], "ports": _tcp(GATEWAY_METRICS_PORT)}],
+                    gateway_egress)
+    return [*stores, nodes, files, front]
