@@ -106,7 +106,8 @@ def wps_node(state_root, file_s3, file_api, redis_server, catalog_path, dead_por
              foreign_host):
     allowed = f"{file_api.url},http://127.0.0.1:{dead_port},{foreign_host[0]}"
     node = start_wps_node(state_root, "node-a", file_s3, redis_server.url, file_api.url,
-                          catalog_path, allowed_hosts=allowed, max_input_size=str(1024**2))
+                          catalog_path, allowed_hosts=allowed, max_input_size=str(1024**2),
+                          job_list="public")  # the OGC job-list tests read every job
     yield node
     node.stop()
 

@@ -514,3 +514,32 @@ def test_forward_auth_names_the_caller_from_the_identity_proxy(forward_cluster,
     assert job_id in {job["jobID"] for job in mine.json()["jobs"]}
     others = requests.get(f"{gateway}/api/wps/ogcapi/jobs", headers=bob, timeout=30)
     assert job_id not in {job["jobID"] for job in others.json()["jobs"]}
+
+
+# -- the same attacks through the OGC API and WPS 1.0.0 ---------------------------------
+
+def test_expression_and_shell_attacks_through_ogc_and_wps(open_cluster, open_points,
+                                                           tmp_path):
+    gateway = open_cluster.gateway_url
+    secret_key = secrets_of(open_cluster)[0]
+    ogc = requests.post(f"{gateway}/api/wps/ogcapi/processes/native:fieldcalculator/execution",
+                        timeout=120, json={"inputs": {
+                            "INPUT": {"href": open_points}, "FIELD_NAME": "leak",
+                            "FIELD_TYPE": 2, "FORMULA": "env('CLOUDGEO_S3_SECRET_KEY')"}})
+    assert ogc.status_code == 400 and "env()" in ogc.json()["detail"]
+    wps = requests.get(f"{gateway}/api/wps/wps", timeout=120, params={
+        "service": "WPS", "version": "1.0.0", "request": "Execute",
+        "identifier": "native:fieldcalculator",
+        "DataInputs": f"INPUT=@xlink:href={open_points};FIELD_NAME=leak;FIELD_TYPE=2;"
+                      "FORMULA=env('CLOUDGEO_S3_SECRET_KEY')"})
+    assert "ProcessFailed" in wps.text and "env()" in wps.text, wps.text
+    marker = tmp_path / "wps-shell"
+    shell = requests.get(f"{gateway}/api/wps/wps", timeout=120, params={
+        "service": "WPS", "version": "1.0.0", "request": "Execute",
+        "identifier": "grass7:v.buffer",
+        "DataInputs": f"input=@xlink:href={open_points};distance=1;"
+                      f"where=cat > 0$(touch {marker})"})
+    assert shell.status_code == 400 and 'locator="where"' in shell.text
+    for response in (ogc, wps, shell):
+        assert secret_key not in response.text
+    assert not marker.exists()

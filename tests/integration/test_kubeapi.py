@@ -23,7 +23,7 @@ RESOURCES = {  # group version -> (plural, kind)
     "apps/v1": [("deployments", "Deployment"), ("statefulsets", "StatefulSet")],
     "policy/v1": [("poddisruptionbudgets", "PodDisruptionBudget")],
     "autoscaling/v2": [("horizontalpodautoscalers", "HorizontalPodAutoscaler")],
-    "networking.k8s.io/v1": [("ingresses", "Ingress")],
+    "networking.k8s.io/v1": [("ingresses", "Ingress"), ("networkpolicies", "NetworkPolicy")],
 }
 VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
@@ -178,4 +178,4 @@ def test_reconcile_through_the_adapter(api_server, kube):
     assert ("Ingress", "gis", "geo-gateway") not in api_server.store.objects
     kinds = {kind for kind, _, _ in api_server.store.objects}
     assert kinds == {"ConfigMap", "Secret", "Service", "Deployment", "StatefulSet",
-                     "PodDisruptionBudget"}
+                     "PodDisruptionBudget", "NetworkPolicy"}

@@ -7,6 +7,12 @@ from pathlib import Path
 import requests
 
 from cloudgeo import client
+from cloudgeo.wpsnode.catalog.policy import REVIEW
+
+# What the default publication policy publishes of this QGIS (the review is checked
+# against QGIS itself in tests/integration/test_publication.py).
+PUBLISHED_BY_DEFAULT = sum(1 for line in REVIEW.read_text().splitlines()
+                           if line.split("\t")[1:2] == ["published"])
 
 
 def execute(node_url: str, identifier: str, inputs: dict, **extra) -> requests.Response:

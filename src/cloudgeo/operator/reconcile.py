@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from cloudgeo.operator.builders import OPTIONAL_KINDS, ClusterView, build_all
 from cloudgeo.operator.builders.common import MANAGED_BY
-from cloudgeo.operator.builders.settings import minio_credentials, redis_credentials
+from cloudgeo.operator.builders.settings import generated_secrets
 from cloudgeo.operator.conditions import spec_status
 
 # The kinds the reconcile lists: those it may prune, and the workloads it reads.
@@ -52,11 +52,8 @@ def reconcile(resource: dict[str, Any], api: Api) -> dict[str, Any]:
     """Brings the cluster's objects to what its spec says; returns the status fields to set."""
     cluster = ClusterView.of(resource)
     desired = build_all(cluster)
-    made_once = [redis_credentials(cluster, secrets.token_hex(24))]
-    if cluster.spec["objectStorage"]["type"] == "minio":
-        made_once.append(minio_credentials(cluster, secrets.token_hex(10),
-                                           secrets.token_urlsafe(30)))
-    for secret in made_once:  # once: new keys would lock the services out of the stores
+    for secret in generated_secrets(cluster, secrets.token_hex):
+        # Made once: new keys would lock the services out of Redis and MinIO.
         if api.get("v1", "Secret", secret["metadata"]["name"], cluster.namespace) is None:
             api.create(secret)
     for obj in desired:

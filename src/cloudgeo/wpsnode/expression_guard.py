@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cloudgeo.wpsnode.text_guard import texts
+
 # QGIS 3.22's functions that read the node: name -> why (tests/unit keep these real).
 DENIED_FUNCTIONS = {
     "env": "reads the worker's environment",
@@ -43,17 +45,6 @@ DENIED_FUNCTIONS = {
 DENIED_VARIABLE = re.compile(r"^$|path|home|folder|file|dir|user_")
 
 
-def _strings(value: Any):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-
-
 def function_problem(functions: set[str], variables: set[str]) -> str | None:
     """Pure: why an expression using these functions and variables is refused."""
     for name in sorted(functions & DENIED_FUNCTIONS.keys()):
@@ -72,7 +63,7 @@ def expression_problem(literals: Mapping[str, Any]) -> tuple[str, str] | None:
     from qgis.core import QgsExpression
 
     for name, value in literals.items():
-        for text in _strings(value):
+        for text in texts(value):
             expression = QgsExpression(text)
             if expression.hasParserError():
                 continue

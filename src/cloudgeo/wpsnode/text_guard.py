@@ -32,21 +32,22 @@ TEXT_KINDS = {"string", "expression", "field", "json", "crs", "extent", "point",
               "matrix", "band", "enum"}
 
 
-def _texts(value: Any):
+def texts(value: Any):
+    """Every string in a literal: itself, or those nested in lists and objects."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _texts(item)
+            yield from texts(item)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _texts(key)
-            yield from _texts(item)
+            yield from texts(key)
+            yield from texts(item)
 
 
 def text_problem(provider: str, kind: str, value: Any) -> str | None:
     """Why this literal may not be given to a process of `provider`, or None."""
-    for text in _texts(value):
+    for text in texts(value):
         local = provider not in SHELL_PROVIDERS | ARGUMENT_PROVIDERS
         if (_CONTROL_BUT_LINES if local else _CONTROL).search(text):
             return "contains a control character (a NUL, or a line break for a command-line tool)"

@@ -275,9 +275,9 @@ class WpsAdapter:
         return response
 
 
-# ProcessError keeps only these characters of a message.
-_ALLOWED = tuple(" .:!?=,;-_/'()[]{}\"<>+*%#@&|~^$0123456789abcdefghijklmnopqrstuvwxyz"
-                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# ProcessError keeps only word characters and these of a message (a string: PyWPS
+# passes it to re.escape, and with anything else shows its generic text instead).
+_ALLOWED = " .:!?=,;-_/'()[]{}\"<>+*%#@&|~^$"
 
 
 class JobStatusStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cloudgeo.operator.builders.common import (
@@ -115,3 +116,11 @@ def minio_credentials(cluster: ClusterView, access_key: str, secret_key: str) ->
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": metadata(cluster, MINIO_CREDENTIALS),
             "stringData": {ACCESS_KEY: access_key, SECRET_KEY: secret_key}}
+
+
+def generated_secrets(cluster: ClusterView, token: Callable[[int], str]) -> list[dict[str, Any]]:
+    """The Secrets the operator makes once, with keys from `token(n_bytes)`."""
+    made = [redis_credentials(cluster, token(24))]
+    if cluster.spec["objectStorage"]["type"] == "minio":
+        made.append(minio_credentials(cluster, token(10), token(20)))
+    return made
