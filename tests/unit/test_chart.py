@@ -101,6 +101,7 @@ def test_helm_test_hook_calls_the_gateway():
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert "http://geo-gateway.gis.svc/api/wps/processes/native:buffer" in \
         pod["spec"]["containers"][0]["command"][-1]
+    assert pod["spec"]["automountServiceAccountToken"] is False  # only the operator's has one
 
 
 def test_notes_tell_how_to_reach_the_gateway():
