@@ -131,3 +131,22 @@ def test_schema_rejects_a_broken_description():
               "destinations": [], "outputs": []}
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(broken))
     assert any("options" in e.message for e in errors)
+
+
+def test_concurrent_executes_are_all_answered(wps_node, samples):
+    """Many WPS Executes at once on one node (its gunicorn threads share one process):
+    each one succeeds. PyWPS's request-log database once shared one SQLite connection
+    between threads and lost some of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def execute(index: int) -> requests.Response:
+        return requests.get(f"{wps_node.url}/wps", timeout=300, params={
+            "service": "WPS", "version": "1.0.0", "request": "Execute",
+            "identifier": "native:buffer",
+            "DataInputs": f"INPUT=@xlink:href={samples['points']};DISTANCE={index + 1}"})
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(execute, range(64)))
+    failed = [(r.status_code, r.text[-300:]) for r in answers
+              if r.status_code != 200 or b"ProcessSucceeded" not in r.content]
+    assert not failed, f"{len(failed)} of 64 lost: {failed[:2]}"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# werkzeug encodes host names with the "idna" codec on first use; a codec looked up
+# lazily under load once failed in a worker ("unknown encoding: idna") and then failed
+# every request it served. Loaded here, before any worker serves.
+import encodings.idna  # noqa: F401
 import tempfile
 import time
 from collections.abc import Callable, Mapping

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,38 @@ def configure_pywps(public_wps_url: str, workdir: Path) -> None:
         if not configuration.CONFIG.has_section(section):
             configuration.CONFIG.add_section(section)
         configuration.CONFIG.set(section, option, value)
+    use_thread_local_request_log()
+
+
+# Requests served on one thread before its PyWPS log database starts afresh: nothing
+# reads old rows (job state is in Redis), so this only bounds their memory.
+LOG_SESSIONS_PER_DATABASE = 1000
+
+
+def use_thread_local_request_log() -> None:
+    """PyWPS keeps a request log in SQLite; for `sqlite:///:memory:` it opens ONE
+    connection (StaticPool) that every thread of the process shares, so concurrent
+    requests interleave their transactions ("cannot start a transaction within a
+    transaction") and some fail. Our job state lives in Redis and nothing reads that log
+    across requests, so each thread gets a log database of its own instead."""
+    import sqlalchemy
+    from pywps import dblog
+    from sqlalchemy.orm import sessionmaker
+    from sqlalchemy.pool import StaticPool
+
+    local = threading.local()
+
+    def get_session():
+        if getattr(local, "sessions", LOG_SESSIONS_PER_DATABASE) >= LOG_SESSIONS_PER_DATABASE:
+            engine = sqlalchemy.create_engine(
+                "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+            dblog.ProcessInstance.metadata.create_all(engine)
+            dblog.RequestInstance.metadata.create_all(engine)
+            local.maker, local.sessions = sessionmaker(bind=engine), 0
+        local.sessions += 1
+        return local.maker()
+
+    dblog.get_session = get_session
 
 
 def _abstract(spec: dict[str, Any]) -> str:
