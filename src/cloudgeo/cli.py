@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from cloudgeo.gateway.config import AUTH_MODES, DEFAULT_USER_HEADER
 from cloudgeo.localcluster.cluster import Cluster, ClusterAccess, ClusterError, ClusterPorts
 
 DEFAULT_STATE = os.environ.get("CLOUDGEO_CLUSTER_DIR", ".state/cluster")
@@ -36,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="port of the first node; the others follow")
     up.add_argument("--redis-port", type=int, default=defaults.redis)
     up.add_argument("--s3-port", type=int, default=defaults.s3)
-    up.add_argument("--auth", choices=("none", "basic", "forward"), default="none",
+    up.add_argument("--auth", choices=AUTH_MODES, default="none",
                     help="authentication at the gateway (default none)")
     up.add_argument("--htpasswd", default="", help="--auth basic: an htpasswd file")
     up.add_argument("--forward-auth-url", default="",
                     help="--auth forward: the identity proxy's auth URL (e.g. oauth2-proxy's "
                          "/oauth2/auth)")
-    up.add_argument("--user-header", default="X-CloudGeo-User",
+    up.add_argument("--user-header", default=DEFAULT_USER_HEADER,
                     help="header carrying the user id (forward auth: the proxy's, e.g. "
                          "X-Auth-Request-User)")
     up.add_argument("--admins", default="", help="comma-separated user ids that see all jobs")

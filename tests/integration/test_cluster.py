@@ -53,10 +53,11 @@ def cluster(state_root, catalog_path):
     local.down()
 
 
-def upload(gateway: str, path: Path) -> str:
+def upload(gateway: str, path: Path, **kwargs) -> str:
+    """The direct link of a file uploaded through the gateway (`kwargs`: auth, headers)."""
     with open(path, "rb") as handle:
         r = requests.put(f"{gateway}/api/file/upload", files={"file": (path.name, handle)},
-                         timeout=60)
+                         timeout=60, **kwargs)
     r.raise_for_status()
     return r.json()["data"]["url"]
 

@@ -28,6 +28,7 @@ from cloudgeo.localcluster.processes import free_port
 from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.settings import S3Settings
 from cloudgeo.wpsnode.worker_keys import workers_key
+from tests.integration.test_cluster import upload
 from tests.support.wps import download, ref
 
 WITHHELD = ["qgis:advancedpythonfieldcalculator", "native:filedownloader", "native:loadlayer",
@@ -109,14 +110,6 @@ def forward_cluster(state_root, catalog_path, identity_service):
 @pytest.fixture(scope="module")
 def open_points(open_cluster, state_root) -> str:
     return upload(open_cluster.gateway_url, point_shapefile_zip(state_root / "hostile-data"))
-
-
-def upload(gateway: str, path: Path, **kwargs) -> str:
-    with open(path, "rb") as handle:
-        r = requests.put(f"{gateway}/api/file/upload", files={"file": (path.name, handle)},
-                         timeout=60, **kwargs)
-    r.raise_for_status()
-    return r.json()["data"]["url"]
 
 
 def run_job(gateway: str, identifier: str, inputs: dict, **kwargs) -> requests.Response:

@@ -19,6 +19,8 @@ import yaml
 from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, WPS_SERVICE
 
 REDIS_ROOT_KEY = "traefik"
+AUTH_MODES = ("none", "basic", "forward")
+DEFAULT_USER_HEADER = "X-CloudGeo-User"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class GatewaySettings:
     forward_auth_url: str = ""
     # The header that carries the authenticated user id to the services: removed from
     # every client request, then set by the authentication middleware.
-    user_header: str = "X-CloudGeo-User"
+    user_header: str = DEFAULT_USER_HEADER
 
 
 def provider_suffix(settings: GatewaySettings) -> str:
@@ -89,9 +91,6 @@ def static_config(settings: GatewaySettings) -> dict[str, Any]:
     return config
 
 
-AUTH_MODES = ("none", "basic", "forward")
-
-
 def auth_middlewares(settings: GatewaySettings) -> dict[str, Any]:
     """The identity middlewares, in the order they run: strip, then authenticate."""
     # An empty value removes the header: no client names itself.
@@ -120,7 +119,8 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
     The services' /metrics is not routed (Prometheus scrapes each pod or process
     directly); their /health is, for callers who want to see the service is up."""
     provider = provider_suffix(settings)
-    identity = list(auth_middlewares(settings))
+    identity_middlewares = auth_middlewares(settings)
+    identity = list(identity_middlewares)
     return {"http": {
         "routers": {
             "wps": {"rule": "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
@@ -131,7 +131,7 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
                       "middlewares": [*identity, "retry-on-dead-node"]},
         },
         "middlewares": {
-            **auth_middlewares(settings),
+            **identity_middlewares,
             "wps-strip-prefix": {"stripPrefix": {"prefixes": ["/api/wps"]}},
             # Reissues a request whose server could not be reached (connection
             # refused or reset before any answer), on another server.

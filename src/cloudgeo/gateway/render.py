@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from cloudgeo.common.envsettings import env_str
-from cloudgeo.gateway.config import GatewaySettings
+from cloudgeo.gateway.config import DEFAULT_USER_HEADER, GatewaySettings
 from cloudgeo.gateway.files import write_config
 
 
@@ -38,7 +38,7 @@ def auth_settings(env=os.environ) -> dict[str, str]:
     return {"auth": env_str(env, "CLOUDGEO_GATEWAY_AUTH", "none"),
             "htpasswd_file": env_str(env, "CLOUDGEO_GATEWAY_HTPASSWD", ""),
             "forward_auth_url": env_str(env, "CLOUDGEO_GATEWAY_FORWARD_AUTH_URL", ""),
-            "user_header": env_str(env, "CLOUDGEO_GATEWAY_USER_HEADER", "X-CloudGeo-User")}
+            "user_header": env_str(env, "CLOUDGEO_GATEWAY_USER_HEADER", DEFAULT_USER_HEADER)}
 
 
 def main() -> None:

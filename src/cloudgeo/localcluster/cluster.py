@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 from cloudgeo.common.processes import pid_alive
-from cloudgeo.gateway.config import GatewaySettings
+from cloudgeo.gateway.config import DEFAULT_USER_HEADER, GatewaySettings
 from cloudgeo.gateway.files import traefik_binary, write_config
 from cloudgeo.localcluster.processes import (
     ManagedProcess,
@@ -57,7 +57,7 @@ class ClusterAccess:
     auth: str = "none"  # none | basic | forward
     htpasswd: str = ""  # basic: an htpasswd file (bcrypt, SHA1 or MD5 entries)
     forward_auth_url: str = ""  # forward: the identity proxy's auth endpoint
-    user_header: str = "X-CloudGeo-User"
+    user_header: str = DEFAULT_USER_HEADER
     admins: tuple[str, ...] = ()
     node_settings: tuple[tuple[str, str], ...] = ()  # further CLOUDGEO_WPS_* by suffix
 

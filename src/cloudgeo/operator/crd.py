@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudgeo.gateway.config import AUTH_MODES, DEFAULT_USER_HEADER
+from cloudgeo.wpsnode.caller import JOB_LIST_MODES
+
 GROUP = "cloudgeo.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -120,7 +123,7 @@ def wps_nodes_schema() -> dict:
         "admins": _globs("Authenticated user ids that see and dismiss every job."),
         "jobList": _str("owner", "owner: the OGC job list shows the caller's own jobs, and is "
                                  "off without authentication; public: it lists every job "
-                                 "even without authentication.", enum=["owner", "public"]),
+                                 "even without authentication.", enum=list(JOB_LIST_MODES)),
     }, "The WPS nodes: PyWPS/Flask over pools of QGIS worker processes.")
 
 
@@ -133,12 +136,12 @@ def authentication_schema() -> dict:
     return _object({
         "mode": _str("none", "none; basic: HTTP basic against an htpasswd Secret; forward: "
                              "Traefik ForwardAuth to an identity proxy such as oauth2-proxy.",
-                     enum=["none", "basic", "forward"]),
+                     enum=list(AUTH_MODES)),
         "htpasswdSecret": _str(doc="mode basic: a Secret whose key `users` holds htpasswd "
                                    "lines (bcrypt: htpasswd -nbB user password)."),
         "forwardAuthURL": _str(doc="mode forward: the identity proxy's auth endpoint, e.g. "
                                    "http://oauth2-proxy.auth.svc/oauth2/auth."),
-        "userHeader": _str("X-CloudGeo-User", "The header carrying the user id to the "
+        "userHeader": _str(DEFAULT_USER_HEADER, "The header carrying the user id to the "
                                               "services (mode forward: the one the proxy "
                                               "answers with, e.g. X-Auth-Request-User)."),
     }, "Authentication at the gateway; jobs then belong to their caller.",

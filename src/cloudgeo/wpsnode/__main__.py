@@ -19,7 +19,6 @@ from cloudgeo.common.secrets import hand_over
 from cloudgeo.common.server import serve
 from cloudgeo.localcluster.processes import ManagedProcess
 from cloudgeo.registry.names import WPS_SERVICE
-from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.settings import WpsSettings
 from cloudgeo.wpsnode.worker_keys import starts_key
 
@@ -49,7 +48,7 @@ def celery_worker(settings: WpsSettings) -> ManagedProcess:
 
 
 def log_publication(settings: WpsSettings) -> None:
-    catalog = Catalog.load(settings.catalog_path, settings.publication_policy())
+    catalog = settings.load_catalog()
     for identifier, reason in sorted(catalog.overridden().items()):
         log.warning("publishing %s, withheld by default (%s), because "
                     "CLOUDGEO_WPS_PROCESSES_INCLUDE names it", identifier, reason)

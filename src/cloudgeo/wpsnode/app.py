@@ -13,7 +13,7 @@ from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
-from cloudgeo.wpsnode.caller import CURRENT, Caller, identify
+from cloudgeo.wpsnode.caller import CURRENT, identify
 from cloudgeo.wpsnode.catalog.store import Catalog, UnknownProcess
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs_guard import HrefPolicy, href_problem
@@ -75,8 +75,7 @@ class JobService:
                                 f"{self.settings.max_queued}); try again later",
                            headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
 
-    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync",
-               owner: str | None = None) -> JobRecord:
+    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
         process = self.catalog.get(identifier)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
         self.admit()
@@ -84,16 +83,15 @@ class JobService:
                            status=ACCEPTED, created=time.time(), plan=plan,
                            inputs=inputs or {}, submittedTo=self.settings.node_id,
                            timeLimit=self.settings.job_time_limit, message="queued",
-                           owner=owner if owner is not None else CURRENT.get().user)
+                           owner=CURRENT.get().user)
         self.jobs.create(record)
         self._enqueue(record)
         return record
 
-    def visible(self, job_id: str, caller: Caller | None = None) -> JobRecord | None:
+    def visible(self, job_id: str) -> JobRecord | None:
         """The job's record if the caller may see it: another caller's job is unknown."""
-        caller = caller or CURRENT.get()
         record = self.get(job_id)
-        return record if record is not None and caller.may_see(record.owner) else None
+        return record if record is not None and CURRENT.get().may_see(record.owner) else None
 
     def job_list_open(self) -> bool:
         """Without authentication, every job is everyone's: listed only when made public."""
@@ -145,7 +143,7 @@ class JobService:
 
 def create_app(settings: WpsSettings | None = None) -> Flask:
     settings = settings or WpsSettings.from_env()
-    catalog = Catalog.load(settings.catalog_path, settings.publication_policy())
+    catalog = settings.load_catalog()
     client = redis_client(settings.redis_url)
     service = JobService(settings, catalog, client)
     app = Flask(__name__)

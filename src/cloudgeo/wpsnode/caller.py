@@ -25,6 +25,8 @@ class Caller:
 
 
 ANONYMOUS = Caller(None)
+# CLOUDGEO_WPS_JOB_LIST: the caller's own jobs (off without authentication), or all.
+JOB_LIST_MODES = ("owner", "public")
 # The caller of the request being served, for code PyWPS calls back into.
 CURRENT = ContextVar("cloudgeo_caller", default=ANONYMOUS)
 

@@ -22,7 +22,6 @@ from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.catalog.policy import GUARDED_URL_PARAMETERS
-from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.expression_guard import expression_problem
 from cloudgeo.wpsnode.fetch import Fetcher
@@ -83,7 +82,7 @@ class JobRunner:
         self.settings = settings
         self.jobs = JobStore(client, settings.result_ttl)
         self.heartbeat = heartbeat
-        self.catalog = Catalog.load(settings.catalog_path, settings.publication_policy())
+        self.catalog = settings.load_catalog()
         self.store = ObjectStore(settings.s3)
         own = frozenset({host_port(settings.public_url), host_port(settings.file_service_url)})
         self.fetcher = Fetcher(HrefPolicy.from_urls(settings.allowed_hosts), own, self.store,

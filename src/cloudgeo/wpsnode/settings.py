@@ -72,7 +72,9 @@ from pathlib import Path
 from cloudgeo.common.envsettings import env_choice, env_int, env_list, env_str, environment
 from cloudgeo.common.server import ServerSettings
 from cloudgeo.storage.settings import S3Settings
+from cloudgeo.wpsnode.caller import JOB_LIST_MODES
 from cloudgeo.wpsnode.catalog.policy import PublicationPolicy
+from cloudgeo.wpsnode.catalog.store import Catalog
 
 GIB = 1024**3
 
@@ -139,7 +141,8 @@ class WpsSettings:
             processes_exclude=env_list(env, "CLOUDGEO_WPS_PROCESSES_EXCLUDE"),
             user_header=env_str(env, "CLOUDGEO_WPS_USER_HEADER", ""),
             admins=frozenset(env_list(env, "CLOUDGEO_WPS_ADMINS")),
-            job_list=env_choice(env, "CLOUDGEO_WPS_JOB_LIST", d.job_list, ("owner", "public")),
+            job_list=env_choice(env, "CLOUDGEO_WPS_JOB_LIST", d.job_list,
+                                JOB_LIST_MODES),
         )
 
     catalog_file: str = ""
@@ -153,6 +156,10 @@ class WpsSettings:
 
     def publication_policy(self) -> PublicationPolicy:
         return PublicationPolicy.from_globs(self.processes_include, self.processes_exclude)
+
+    def load_catalog(self) -> Catalog:
+        """The catalogue as this node publishes it (its policy applied)."""
+        return Catalog.load(self.catalog_path, self.publication_policy())
 
     @property
     def authenticated(self) -> bool:

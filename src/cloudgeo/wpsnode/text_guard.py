@@ -15,8 +15,8 @@ from typing import Any
 
 SHELL_PROVIDERS = {"otb", "grass7"}
 ARGUMENT_PROVIDERS = {"gdal"}
-# Special inside double quotes for a POSIX shell, or never needed in a parameter.
-_SHELL_QUOTED_BAD = re.compile(r'["`$\\\x00-\x1f\x7f]')
+# Special inside double quotes for a POSIX shell (control characters are refused before).
+_SHELL_QUOTED_BAD = re.compile(r'["`$\\]')
 # A name that goes onto a shell command line bare (OTB joins field names with spaces).
 _BARE_WORD = re.compile(r"[A-Za-z0-9_.:-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -27,9 +27,6 @@ _OPTION = re.compile(r"(^|\s)-{1,2}[A-Za-z]")
 _PATH_LIKE = re.compile(r"(^|[\s=,;:(])(/[^\s/]|~/|\\\\)|/vsi|\bfile:|://"
                         r"|(^|[/\\])\.\.([/\\]|$)", re.IGNORECASE)
 CRS_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_]*:[A-Za-z0-9_.-]+")
-
-TEXT_KINDS = {"string", "expression", "field", "json", "crs", "extent", "point", "range",
-              "matrix", "band", "enum"}
 
 
 def texts(value: Any):
@@ -47,9 +44,10 @@ def texts(value: Any):
 
 def text_problem(provider: str, kind: str, value: Any) -> str | None:
     """Why this literal may not be given to a process of `provider`, or None."""
+    local = provider not in SHELL_PROVIDERS | ARGUMENT_PROVIDERS
+    control = _CONTROL_BUT_LINES if local else _CONTROL
     for text in texts(value):
-        local = provider not in SHELL_PROVIDERS | ARGUMENT_PROVIDERS
-        if (_CONTROL_BUT_LINES if local else _CONTROL).search(text):
+        if control.search(text):
             return "contains a control character (a NUL, or a line break for a command-line tool)"
         if kind == "string" and _PATH_LIKE.search(text):
             return (f"{text!r} looks like a path or a URL; files and links are given as "

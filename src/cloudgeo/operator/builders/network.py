@@ -62,20 +62,25 @@ def _policy(cluster: ClusterView, component: str, ingress: list[dict[str, Any]],
             "metadata": metadata(cluster, component), "spec": spec}
 
 
-def _registry_egress(cluster: ClusterView) -> list[dict[str, Any]]:
+def _to(cluster: ClusterView, component: str, port: int) -> dict[str, Any]:
+    """An egress rule: to one component's pods, on one TCP port."""
+    return {"to": [_pods(cluster, component)], "ports": _tcp(port)}
+
+
+def _registry_egress(cluster: ClusterView) -> dict[str, Any]:
     if cluster.spec["registry"]["type"] == "consul":
-        return [{"to": [_pods(cluster, "consul")], "ports": _tcp(CONSUL_PORT)}]
-    return [{"to": [_pods(cluster, "redis")], "ports": _tcp(REDIS_PORT)}]
+        return _to(cluster, "consul", CONSUL_PORT)
+    return _to(cluster, "redis", REDIS_PORT)
 
 
-def _storage_egress(cluster: ClusterView) -> list[dict[str, Any]]:
+def _storage_egress(cluster: ClusterView) -> dict[str, Any]:
     storage = cluster.spec["objectStorage"]
     if storage["type"] == "minio":
-        return [{"to": [_pods(cluster, "minio")], "ports": _tcp(MINIO_PORT)}]
+        return _to(cluster, "minio", MINIO_PORT)
     endpoint = storage["external"]["endpoint"]
     port = int(endpoint.rsplit(":", 1)[1]) if ":" in endpoint else \
         (443 if storage["external"].get("secure", True) else 80)
-    return [{"to": [PUBLIC], "ports": _tcp(port)}]
+    return {"to": [PUBLIC], "ports": _tcp(port)}
 
 
 def network_policies(cluster: ClusterView) -> list[dict[str, Any]]:
@@ -87,24 +92,23 @@ def network_policies(cluster: ClusterView) -> list[dict[str, Any]]:
     if cluster.spec["registry"]["type"] == "consul":
         stores.append(_policy(cluster, "consul", [{"from": ours,
                                                    "ports": _tcp(CONSUL_PORT)}]))
-    services_egress = [DNS, *_registry_egress(cluster)]
+    services_egress = [DNS, _registry_egress(cluster)]
+    # The nodes' job store is Redis whatever the registry (listed once when it is both).
+    job_store = _to(cluster, "redis", REDIS_PORT)
     nodes = _policy(cluster, "wps-node",
                     [{"from": gateway, "ports": _tcp(WPS_PORT)},
                      {"from": [PROMETHEUS], "ports": _tcp(WPS_PORT)}],
-                    [*services_egress, {"to": [_pods(cluster, "redis")],
-                                        "ports": _tcp(REDIS_PORT)},
-                     *_storage_egress(cluster),
-                     {"to": [_pods(cluster, "file-service")], "ports": _tcp(FILE_PORT)},
-                     {"to": gateway, "ports": _tcp(GATEWAY_PORT)}])
+                    [*services_egress, *([job_store] if job_store not in services_egress
+                                         else []),
+                     _storage_egress(cluster), _to(cluster, "file-service", FILE_PORT),
+                     _to(cluster, "gateway", GATEWAY_PORT)])
     files = _policy(cluster, "file-service",
                     [{"from": gateway, "ports": _tcp(FILE_PORT)},
                      {"from": [PROMETHEUS], "ports": _tcp(FILE_PORT)}],
-                    [*services_egress, *_storage_egress(cluster)])
-    gateway_egress = [*services_egress,
-                      {"to": [_pods(cluster, "wps-node")], "ports": _tcp(WPS_PORT)},
-                      {"to": [_pods(cluster, "file-service")], "ports": _tcp(FILE_PORT)}]
+                    [*services_egress, _storage_egress(cluster)])
     front = _policy(cluster, "gateway",
                     [{"ports": _tcp(GATEWAY_PORT)},
                      {"from": [PROMETHEUS], "ports": _tcp(GATEWAY_METRICS_PORT)}],
-                    gateway_egress)
+                    [*services_egress, _to(cluster, "wps-node", WPS_PORT),
+                     _to(cluster, "file-service", FILE_PORT)])
     return [*stores, nodes, files, front]

@@ -111,11 +111,17 @@ class PublicationPolicy:
         return published, decisions
 
 
+def withheld_parameters(process: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter name -> why the policy never accepts it, for this process."""
+    provider = process["provider"]
+    return {s["name"]: WITHHELD_PARAMETERS[provider, s["name"]] for s in process["inputs"]
+            if (provider, s["name"]) in WITHHELD_PARAMETERS}
+
+
 def without_withheld_parameters(process: Mapping[str, Any]) -> dict[str, Any]:
     """The description without the parameters the policy never accepts."""
-    provider = process["provider"]
-    kept = [s for s in process["inputs"] if (provider, s["name"]) not in WITHHELD_PARAMETERS]
-    return {**process, "inputs": kept}
+    dropped = withheld_parameters(process)
+    return {**process, "inputs": [s for s in process["inputs"] if s["name"] not in dropped]}
 
 
 def review(processes: Mapping[str, Mapping[str, Any]]) -> str:
@@ -124,11 +130,9 @@ def review(processes: Mapping[str, Mapping[str, Any]]) -> str:
     lines = ["# id\toutcome\treason (generated: python -m cloudgeo.wpsnode.catalog.policy)"]
     for pid in sorted(processes):
         decision = policy.decide(processes[pid])
-        dropped = [s["name"] for s in processes[pid]["inputs"]
-                   if (processes[pid]["provider"], s["name"]) in WITHHELD_PARAMETERS]
         if decision.published:
-            note = f"without {', '.join(dropped)} (raw command-line arguments)" if dropped \
-                else ""
+            note = "; ".join(f"without {name} ({reason})"
+                             for name, reason in withheld_parameters(processes[pid]).items())
             lines.append(f"{pid}\tpublished\t{note}".rstrip("\t"))
         else:
             lines.append(f"{pid}\twithheld\t{decision.reason}")
