@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -24,13 +23,12 @@ from cloudgeo.cli import main as cloudgeo
 from cloudgeo.client import form_length, streamed_form
 from cloudgeo.common.processes import pid_alive
 from cloudgeo.localcluster.cluster import (
-    Cluster,
     ClusterError,
-    ClusterPorts,
     ClusterState,
     rotation,
 )
 from cloudgeo.localcluster.processes import free_port, port_is_free
+from tests.support.cluster import start_cluster, upload
 from tests.support.streams import MIB, random_chunks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,28 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def cluster(state_root, catalog_path):
-    folder = state_root / "cluster"
-    folder.mkdir()
-    shutil.copy(catalog_path, folder / "catalog.json")  # spares describing QGIS again
-    taken: set[int] = set()
-    ports = ClusterPorts(
-        gateway=free_port(taken=taken), gateway_metrics=free_port(taken=taken),
-        file_service=free_port(taken=taken), first_node=free_port(taken=taken,
-                                                                  offsets=(0, 1, 2)),
-        redis=free_port(taken=taken), s3=free_port(taken=taken))
-    local = Cluster(folder, report=lambda _: None)
-    state = local.up(nodes=3, ports=ports)
+    local, state = start_cluster(state_root, catalog_path, "cluster", nodes=3)
     yield local, state
     local.down()
-
-
-def upload(gateway: str, path: Path, **kwargs) -> str:
-    """The direct link of a file uploaded through the gateway (`kwargs`: auth, headers)."""
-    with open(path, "rb") as handle:
-        r = requests.put(f"{gateway}/api/file/upload", files={"file": (path.name, handle)},
-                         timeout=60, **kwargs)
-    r.raise_for_status()
-    return r.json()["data"]["url"]
 
 
 @pytest.fixture(scope="module")

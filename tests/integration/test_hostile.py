@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,12 +22,11 @@ import pytest
 import redis
 import requests
 
-from cloudgeo.localcluster.cluster import Cluster, ClusterAccess, ClusterPorts
-from cloudgeo.localcluster.processes import free_port
+from cloudgeo.localcluster.cluster import ClusterAccess
 from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.settings import S3Settings
 from cloudgeo.wpsnode.worker_keys import workers_key
-from tests.integration.test_cluster import upload
+from tests.support.cluster import start_cluster, upload
 from tests.support.wps import download, ref
 
 WITHHELD = ["qgis:advancedpythonfieldcalculator", "native:filedownloader", "native:loadlayer",
@@ -39,21 +37,9 @@ TOKENS = {"token-alice": "alice", "token-bob": "bob"}
 FORWARD_HEADER = "X-Auth-Request-User"
 
 
-def start_cluster(state_root: Path, catalog_path: Path, name: str,
-                  access: ClusterAccess) -> tuple[Cluster, object]:
-    folder = state_root / name
-    folder.mkdir()
-    shutil.copy(catalog_path, folder / "catalog.json")
-    taken: set[int] = set()
-    ports = ClusterPorts(**{key: free_port(taken=taken) for key in (
-        "gateway", "gateway_metrics", "file_service", "first_node", "redis", "s3")})
-    local = Cluster(folder, report=lambda _: None)
-    return local, local.up(nodes=1, ports=ports, qgis_workers=1, access=access)
-
-
 @pytest.fixture(scope="module")
 def open_cluster(state_root, catalog_path):
-    local, state = start_cluster(state_root, catalog_path, "hostile-open", ClusterAccess())
+    local, state = start_cluster(state_root, catalog_path, "hostile-open", qgis_workers=1)
     yield state
     local.down()
 
@@ -67,7 +53,8 @@ def basic_cluster(state_root, catalog_path):
     # native:filedownloader included by name: published, its URL behind the href guard.
     access = ClusterAccess("basic", str(htpasswd), admins=("root-admin",),
                            node_settings=(("processes_include", "*,native:filedownloader"),))
-    local, state = start_cluster(state_root, catalog_path, "hostile-basic", access)
+    local, state = start_cluster(state_root, catalog_path, "hostile-basic", qgis_workers=1,
+                                 access=access)
     yield state
     local.down()
 
@@ -102,7 +89,8 @@ def identity_service():
 def forward_cluster(state_root, catalog_path, identity_service):
     access = ClusterAccess("forward", forward_auth_url=identity_service[0],
                            user_header=FORWARD_HEADER)
-    local, state = start_cluster(state_root, catalog_path, "hostile-forward", access)
+    local, state = start_cluster(state_root, catalog_path, "hostile-forward",
+                                 qgis_workers=1, access=access)
     yield state
     local.down()
 
