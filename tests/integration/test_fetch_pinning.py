@@ -11,8 +11,8 @@ import subprocess
 import pytest
 
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.fetch import Fetcher
-from cloudgeo.wpsnode.inputs_guard import HrefPolicy
+from cloudgeo.wpsnode.inputs.fetch import Fetcher
+from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy
 from tests.support.httpserver import Routes, serve
 
 NAME = "layers.rebind.invalid"  # .invalid never resolves in real DNS

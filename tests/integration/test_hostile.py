@@ -25,7 +25,7 @@ import requests
 from cloudgeo.localcluster.cluster import ClusterAccess
 from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.settings import S3Settings
-from cloudgeo.wpsnode.worker_keys import workers_key
+from cloudgeo.wpsnode.jobs.keys import workers_key
 from tests.support.cluster import start_cluster, upload
 from tests.support.wps import download, ref
 

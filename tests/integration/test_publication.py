@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from cloudgeo.wpsnode.catalog.policy import REVIEW, load_table, review
-from cloudgeo.wpsnode.expression_guard import DENIED_FUNCTIONS
+from cloudgeo.wpsnode.inputs.expression_guard import DENIED_FUNCTIONS
 
 
 def test_the_committed_review_is_this_qgis_catalogue_under_the_defaults(catalog_path):

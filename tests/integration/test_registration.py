@@ -14,6 +14,7 @@ from cloudgeo.localcluster.processes import free_port
 from cloudgeo.localcluster.services import file_service
 from cloudgeo.registry.names import FILE_SERVICE
 from cloudgeo.registry.registrar import Registrar, RegistrySettings
+from tests.support.httpserver import Routes, serve
 
 SERVER_KEY = "traefik/http/services/wps-file-storage/loadbalancer/servers/{}/url"
 
@@ -150,3 +151,24 @@ def test_consul_registration_is_retried_when_the_agent_was_away():
         assert double.services == {}
     finally:
         double.close()
+
+
+def test_registration_waits_until_the_instance_answers_ready(redis_server):
+    """A node starting its QGIS workers answers /health 503; the gateway must not get it yet."""
+    routes = Routes({"/health": (503, {}, b"starting")})
+    health = serve(routes)
+    client = redis.Redis.from_url(redis_server.url)
+    url = f"http://127.0.0.1:{health.server_address[1]}"
+    settings = RegistrySettings(backend="redis", redis_url=redis_server.url, ttl=3)
+    registrar = Registrar(settings, "ready-wps", "ready-wps-1", url, f"{url}/health")
+    key = "traefik/http/services/ready-wps/loadbalancer/servers/ready-wps-1/url"
+    registrar.start()
+    try:
+        time.sleep(1.5)
+        assert client.get(key) is None  # probed several times, answered 503 each time
+        routes["/health"] = (200, {}, b"ok")
+        wait_for(lambda: client.get(key) == url.encode(), 5, "registration once ready")
+    finally:
+        registrar.stop()
+        health.shutdown()
+    assert client.get(key) is None

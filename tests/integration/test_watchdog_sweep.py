@@ -6,10 +6,10 @@ import time
 
 import redis
 
+from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.jobs.watchdog import UNCLAIMED_GRACE, Watchdog
-from cloudgeo.wpsnode.worker_keys import node_alive_key
 
 
 def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(redis_server):
@@ -18,7 +18,13 @@ def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(redis_server):
     client.flushdb()
     jobs = JobStore(client)
     resubmitted: list[str] = []
-    watchdogs = [Watchdog(client, jobs, 2, lambda r: resubmitted.append(r.jobId), "sweep-q")
+    queues: dict[str, str] = {}
+
+    def resubmit(record: JobRecord) -> None:
+        resubmitted.append(record.jobId)
+        queues[record.jobId] = record.queue
+
+    watchdogs = [Watchdog(client, jobs, 2, resubmit, "sweep-q")
                  for _ in range(2)]  # two nodes sweeping at once
     client.set(node_alive_key("alive-node"), "1", ex=30)
     now = time.time()
@@ -28,18 +34,26 @@ def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(redis_server):
                               created=fields.pop("created", now), plan={}, **fields))
         return job_id
 
-    running_dead = job("sw-1", status="running", node="dead-node", attempts=1)
+    # Sent to another cluster's queue in the same Redis: it goes back there.
+    running_dead = job("sw-1", status="running", node="dead-node", attempts=1,
+                       queue="their-q")
     held_dead = job("sw-2", status="accepted", queuedOn="dead-node")
     healthy = job("sw-3", status="running", node="alive-node", attempts=1)
     last_try = job("sw-4", status="running", node="dead-node", attempts=2)
     lost = job("sw-5", status="accepted", created=now - UNCLAIMED_GRACE - 1)
     queued = job("sw-6", status="accepted", created=now - UNCLAIMED_GRACE - 1)
     client.rpush("sweep-q", b'{"headers": {"argsrepr": "[\'sw-6\']"}}')
+    queued_elsewhere = job("sw-7", status="accepted", created=now - UNCLAIMED_GRACE - 1,
+                           queue="their-q")
+    client.rpush("their-q", b'{"headers": {"argsrepr": "[\'sw-7\']"}}')
 
     for watchdog in watchdogs:
         watchdog.sweep()
 
     assert sorted(resubmitted) == sorted([running_dead, held_dead, lost])
+    assert queues[running_dead] == "their-q"
+    assert jobs.get(queued_elsewhere).status == "accepted"
+    assert "queued again" not in jobs.get(queued_elsewhere).message
     assert jobs.get(running_dead).status == "accepted"
     assert "dead-node died" in jobs.get(running_dead).message
     assert jobs.get(healthy).status == "running"

@@ -8,7 +8,6 @@ from pathlib import Path
 import requests
 
 from cloudgeo.localcluster.cluster import Cluster, ClusterAccess, ClusterPorts, ClusterState
-from cloudgeo.localcluster.processes import free_port
 
 
 def start_cluster(state_root: Path, catalog_path: Path, name: str, nodes: int = 1,
@@ -18,14 +17,9 @@ def start_cluster(state_root: Path, catalog_path: Path, name: str, nodes: int = 
     folder = state_root / name
     folder.mkdir()
     shutil.copy(catalog_path, folder / "catalog.json")  # spares describing QGIS again
-    taken: set[int] = set()
-    ports = ClusterPorts(
-        gateway=free_port(taken=taken), gateway_metrics=free_port(taken=taken),
-        file_service=free_port(taken=taken),
-        first_node=free_port(taken=taken, offsets=tuple(range(nodes))),
-        redis=free_port(taken=taken), s3=free_port(taken=taken))
     local = Cluster(folder, report=lambda _: None)
-    return local, local.up(nodes=nodes, ports=ports, qgis_workers=qgis_workers, access=access)
+    return local, local.up(nodes=nodes, ports=ClusterPorts.free(nodes),
+                           qgis_workers=qgis_workers, access=access)
 
 
 def upload(gateway: str, path: Path, **kwargs) -> str:

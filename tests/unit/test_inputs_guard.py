@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cloudgeo.wpsnode.inputs_guard import HrefPolicy, address_problem, host_port, href_problem
+from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, address_problem, host_port, href_problem
 
 POLICY = HrefPolicy.from_urls(["http://127.0.0.1:9000", "127.0.0.1:8800",
                                "https://files.example.org"])

@@ -1,4 +1,4 @@
-from cloudgeo.wpsnode.outputs import output_file_ids
+from cloudgeo.wpsnode.jobs.outputs import output_file_ids
 
 
 def test_output_file_ids_finds_every_stored_file_link():

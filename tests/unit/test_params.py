@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.params import plan_inputs
+from cloudgeo.wpsnode.inputs.planning import plan_inputs
 
 
 def spec(name, data_type, **extra):

@@ -13,10 +13,10 @@ from cloudgeo.common.secrets import HANDOVER_VARIABLE, hand_over, take_over
 from cloudgeo.wpsnode.caller import identify
 from cloudgeo.wpsnode.catalog.policy import PublicationPolicy, load_table
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.expression_guard import function_problem
-from cloudgeo.wpsnode.params import plan_inputs
-from cloudgeo.wpsnode.redact import redact_paths
-from cloudgeo.wpsnode.text_guard import text_problem
+from cloudgeo.wpsnode.inputs.expression_guard import function_problem
+from cloudgeo.wpsnode.inputs.planning import plan_inputs
+from cloudgeo.wpsnode.inputs.text_guard import text_problem
+from cloudgeo.wpsnode.worker.redact import redact_paths
 
 
 def process(identifier: str, *inputs: dict, provider: str | None = None) -> dict:

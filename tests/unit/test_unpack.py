@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.unpack import find_layers, safe_extract
+from cloudgeo.wpsnode.inputs.unpack import find_layers, safe_extract
 
 
 def make_zip(path: Path, entries: dict[str, bytes], link: str | None = None) -> Path:

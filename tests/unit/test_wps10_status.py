@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from owslib.wps import WPSExecution
 
+from cloudgeo.wpsnode.api.wps10_status import status_document
 from cloudgeo.wpsnode.jobs.record import JobRecord
-from cloudgeo.wpsnode.wps10_status import status_document
 
 PROCESS = {
     "id": "native:buffer", "title": "Buffer", "description": "Buffers <features> & more",

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from cloudgeo.common.envelope import ApiError, error_data
 from cloudgeo.common.metrics import exposition
+from cloudgeo.common.recycling import DEFAULT_LIMIT, FailureStreak, counting_escapes
 
 log = logging.getLogger(__name__)
 # (message, data) -> the service's failure envelope
@@ -26,8 +27,19 @@ def json_error(envelope: FailureEnvelope, status: int, message: str, data: Any =
     return response
 
 
-def install_error_handlers(app: Flask, envelope: FailureEnvelope) -> None:
-    """Every error, ours or Flask's, answers in the service's envelope; never a stack trace."""
+def install_error_handlers(app: Flask, envelope: FailureEnvelope,
+                           recycle_after: int = DEFAULT_LIMIT) -> FailureStreak:
+    """Every error, ours or Flask's, answers in the service's envelope; never a stack
+    trace. After `recycle_after` unexpected failures in a row the process asks to be
+    replaced (cloudgeo.common.recycling)."""
+    streak = FailureStreak(recycle_after)
+    app.wsgi_app = counting_escapes(app.wsgi_app, streak)
+
+    @app.after_request
+    def count_answers(response: Response) -> Response:
+        if response.status_code < 500:
+            streak.succeeded()
+        return response
 
     @app.errorhandler(ApiError)
     def on_api_error(exc: ApiError):
@@ -40,7 +52,10 @@ def install_error_handlers(app: Flask, envelope: FailureEnvelope) -> None:
     @app.errorhandler(Exception)
     def on_unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        streak.failed()
         return json_error(envelope, 500, f"internal error: {type(exc).__name__}")
+
+    return streak
 
 
 def install_request_metrics(app: Flask, requests_total, latency,

@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from cloudgeo.common.envsettings import env_float, env_int, env_str
+from cloudgeo.common.recycling import DEFAULT_LIMIT
+from cloudgeo.registry.names import HEALTH_PATH
 
 
 @dataclass(frozen=True)
 class ServerSettings:
     """`<PREFIX>_HOST`, `_PORT`, `_WORKERS`, `_THREADS`, `_METRICS_DIR`, `_TIMEOUT`,
-    `_ADVERTISE_URL` (default http://HOST:PORT) and `_DRAIN_SECONDS` of one service."""
+    `_ADVERTISE_URL` (default http://HOST:PORT), `_DRAIN_SECONDS` and
+    `_RECYCLE_AFTER_ERRORS` (5: a worker process replaced after that many unexpected
+    failures in a row) of one service."""
 
     host: str
     port: int
@@ -29,6 +33,7 @@ class ServerSettings:
     timeout: int = 120
     advertise_url: str = ""  # how the gateway reaches this instance
     drain_seconds: float = 3.0  # after SIGTERM: unregistered and unhealthy, still serving
+    recycle_after_errors: int = DEFAULT_LIMIT
 
     @property
     def drain_flag(self) -> Path:
@@ -57,7 +62,15 @@ class ServerSettings:
             timeout=env_int(env, f"{prefix}_TIMEOUT", cls.timeout, minimum=1),
             advertise_url=env_str(env, f"{prefix}_ADVERTISE_URL", "").rstrip("/"),
             drain_seconds=env_float(env, f"{prefix}_DRAIN_SECONDS", cls.drain_seconds),
+            recycle_after_errors=env_int(env, f"{prefix}_RECYCLE_AFTER_ERRORS",
+                                         cls.recycle_after_errors, minimum=1),
         )
+
+    @property
+    def local_url(self) -> str:
+        """How this machine reaches the instance (a wildcard bind listens on loopback too)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def bind(self) -> str:
@@ -114,7 +127,8 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
 
             from cloudgeo.registry.registrar import start_registration
 
-            registrar = start_registration(os.environ, *registration, server.url)
+            registrar = start_registration(os.environ, *registration, server.url,
+                                           f"{server.local_url}{HEALTH_PATH}")
             if registrar:
                 registrars.append(registrar)
 

@@ -73,7 +73,7 @@ def create_app(settings: FileServiceSettings | None = None,
     def error_response(status: int, message: str, data=None, headers=None) -> Response:
         return json_error(failure, status, message, data, headers)
 
-    install_error_handlers(app, failure)
+    install_error_handlers(app, failure, settings.server.recycle_after_errors)
     install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY)
 
     @app.errorhandler(InvalidName)

@@ -147,8 +147,14 @@ def server_keys(service: str, server_id: str, url: str) -> dict[str, str]:
     return {f"{base}/servers/{server_id}/url": url}
 
 
-def service_keys(service: str, health_interval: str = "1s",
-                 health_timeout: str = "1s") -> dict[str, str]:
+# A single failed check takes a server out of rotation (Traefik has no failure
+# threshold), and under a burst a node's /health waits behind busy request threads:
+# a 1 s timeout evicted the only node mid-burst and every caller got 503.
+HEALTH_INTERVAL, HEALTH_TIMEOUT = "1s", "3s"
+
+
+def service_keys(service: str, health_interval: str = HEALTH_INTERVAL,
+                 health_timeout: str = HEALTH_TIMEOUT) -> dict[str, str]:
     """Keys for the service itself: the active health check that evicts dead servers."""
     base = f"{REDIS_ROOT_KEY}/http/services/{service}/loadbalancer"
     return {f"{base}/healthcheck/path": HEALTH_PATH,
@@ -157,11 +163,13 @@ def service_keys(service: str, health_interval: str = "1s",
             f"{base}/passhostheader": "true"}
 
 
-def consul_tags(service: str, health_interval: str = "1s") -> list[str]:
+def consul_tags(service: str, health_interval: str = HEALTH_INTERVAL,
+                health_timeout: str = HEALTH_TIMEOUT) -> list[str]:
     """Consul Catalog tags that give Traefik the same service and health check."""
     base = f"traefik.http.services.{service}.loadbalancer"
     return ["traefik.enable=true", f"{base}.healthcheck.path={HEALTH_PATH}",
-            f"{base}.healthcheck.interval={health_interval}"]
+            f"{base}.healthcheck.interval={health_interval}",
+            f"{base}.healthcheck.timeout={health_timeout}"]
 
 
 STATIC_FILE, DYNAMIC_FILE = "traefik.yaml", "dynamic.yaml"

@@ -25,6 +25,7 @@ from cloudgeo.gateway.config import DEFAULT_USER_HEADER, GatewaySettings
 from cloudgeo.gateway.files import traefik_binary, write_config
 from cloudgeo.localcluster.processes import (
     ManagedProcess,
+    free_port,
     port_is_free,
     wait_for_group_exit,
     wait_until,
@@ -49,6 +50,15 @@ class ClusterPorts:
     first_node: int = 8001
     redis: int = 6379
     s3: int = 9100
+
+    @classmethod
+    def free(cls, nodes: int) -> ClusterPorts:
+        """Ports free on 127.0.0.1 now, one per component and `nodes` in a row for nodes."""
+        taken: set[int] = set()
+        return cls(gateway=free_port(taken=taken), gateway_metrics=free_port(taken=taken),
+                   file_service=free_port(taken=taken),
+                   first_node=free_port(taken=taken, offsets=tuple(range(nodes))),
+                   redis=free_port(taken=taken), s3=free_port(taken=taken))
 
 
 @dataclass(frozen=True)

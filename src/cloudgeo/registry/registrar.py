@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -16,10 +17,13 @@ from urllib.parse import urlsplit
 import redis
 
 from cloudgeo.common.envsettings import env_int, env_str
-from cloudgeo.gateway.config import consul_tags, server_keys, service_keys
+from cloudgeo.gateway.config import HEALTH_TIMEOUT, consul_tags, server_keys, service_keys
 from cloudgeo.registry.names import HEALTH_PATH
 
 log = logging.getLogger(__name__)
+
+READY_PROBE_INTERVAL = 0.25
+READY_PROBE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,8 @@ class ConsulRegistration:
         parts = urlsplit(url)
         self.service, self.instance_id = service, instance_id
         self.address, self.port = parts.hostname, parts.port
-        self.check = consul.Check.http(f"{url}{HEALTH_PATH}", interval="10s", timeout="1s",
-                                       deregister="1m")
+        self.check = consul.Check.http(f"{url}{HEALTH_PATH}", interval="10s",
+                                       timeout=HEALTH_TIMEOUT, deregister="1m")
 
     def beat(self) -> None:
         # The agent health-checks the instance itself, so a registration needs no
@@ -89,18 +93,40 @@ class ConsulRegistration:
         self.client.agent.service.deregister(self.instance_id)
 
 
+def answers_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=READY_PROBE_TIMEOUT) as response:
+            return response.status == 200
+    except (OSError, ValueError):  # refused, 503 (HTTPError is an OSError), timeout
+        return False
+
+
 class Registrar(threading.Thread):
-    """Keeps one instance registered until stopped; registration errors are logged, retried."""
+    """Keeps one instance registered until stopped; registration errors are logged, retried.
+
+    With `ready_url`, the first registration waits until that URL answers 200: the
+    gateway sends traffic to a server the moment it is registered, and a node whose
+    QGIS workers are still starting would answer it 503."""
 
     def __init__(self, settings: RegistrySettings, service: str, instance_id: str,
-                 url: str) -> None:
+                 url: str, ready_url: str | None = None) -> None:
         super().__init__(daemon=True, name=f"registrar-{instance_id}")
         backends = {"redis": RedisRegistration, "consul": ConsulRegistration}
         self.backend = backends[settings.backend](settings, service, instance_id, url)
         self.interval = max(1.0, settings.ttl / 3)
+        self.ready_url = ready_url
         self.stopping = threading.Event()
 
+    def wait_until_ready(self) -> None:
+        probes = 0
+        while self.ready_url and not self.stopping.is_set() and not answers_ok(self.ready_url):
+            if probes % 120 == 0:  # every 30 s
+                log.info("not registering yet: %s does not answer 200", self.ready_url)
+            probes += 1
+            self.stopping.wait(READY_PROBE_INTERVAL)
+
     def run(self) -> None:
+        self.wait_until_ready()
         while not self.stopping.is_set():
             try:
                 self.backend.beat()
@@ -117,10 +143,10 @@ class Registrar(threading.Thread):
 
 
 def start_registration(env: Mapping[str, str], service: str, instance_id: str,
-                       url: str) -> Registrar | None:
+                       url: str, ready_url: str | None = None) -> Registrar | None:
     settings = RegistrySettings.from_env(env)
     if settings.backend == "none":
         return None
-    registrar = Registrar(settings, service, instance_id, url)
+    registrar = Registrar(settings, service, instance_id, url, ready_url)
     registrar.start()
     return registrar

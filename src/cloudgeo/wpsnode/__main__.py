@@ -19,8 +19,8 @@ from cloudgeo.common.secrets import hand_over
 from cloudgeo.common.server import serve
 from cloudgeo.localcluster.processes import ManagedProcess
 from cloudgeo.registry.names import WPS_SERVICE
+from cloudgeo.wpsnode.jobs.keys import starts_key
 from cloudgeo.wpsnode.settings import WpsSettings
-from cloudgeo.wpsnode.worker_keys import starts_key
 
 log = logging.getLogger("cloudgeo.wpsnode")
 
@@ -40,7 +40,7 @@ def celery_worker(settings: WpsSettings) -> ManagedProcess:
     """The QGIS worker pool, started without credentials in its environment (they come
     through a file it deletes at once: cloudgeo.common.secrets)."""
     env = hand_over(os.environ, settings.state_dir / "handover")
-    argv = [sys.executable, "-m", "celery", "-A", "cloudgeo.wpsnode.jobs.celeryapp:app",
+    argv = [sys.executable, "-m", "celery", "-A", "cloudgeo.wpsnode.worker.tasks:app",
             "worker", "--pool=prefork", f"--concurrency={settings.qgis_workers}",
             f"--hostname={settings.node_id}@%h", f"--queues={settings.queue}",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
@@ -71,7 +71,10 @@ def main() -> None:
     workers = celery_worker(settings).start()
 
     def app_factory():
-        from cloudgeo.wpsnode.app import create_app
+        # In each HTTP worker, before it serves: the app (PyWPS and its processes
+        # included) and the Celery queue, which otherwise the first job would import.
+        from cloudgeo.wpsnode.api.app import create_app
+        from cloudgeo.wpsnode.jobs import queue  # noqa: F401
 
         return create_app(settings)
 

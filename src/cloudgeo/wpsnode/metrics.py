@@ -20,3 +20,7 @@ JOB_DURATION = Histogram(
     "cloudgeo_wps_job_duration_seconds", "Run time of jobs, fetching inputs and storing outputs "
     "included", ["process"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
+INPUT_CACHE = Counter("cloudgeo_wps_input_cache_total",
+                      "Read-only inputs looked up in a QGIS worker's cache: hit, miss, or "
+                      "altered (its files changed since it was fetched, so it was dropped)",
+                      ["result"])

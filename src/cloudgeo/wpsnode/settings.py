@@ -2,8 +2,10 @@
 
 CLOUDGEO_WPS_HOST / _PORT (default 127.0.0.1 / 8001)
     HTTP listen address
-CLOUDGEO_WPS_WORKERS / _THREADS (default 2 / 16)
-    gunicorn processes / threads each (a sync call holds a thread while it waits)
+CLOUDGEO_WPS_WORKERS / _THREADS (default 2 / 64)
+    gunicorn processes / threads each (a sync call holds a thread while it waits on
+    Redis, cheaply; and the gateway's health check queues behind every busy thread, so
+    too few threads under a burst of sync calls take the node out of rotation)
 CLOUDGEO_WPS_METRICS_DIR (default (a folder in $TMPDIR))
     prometheus multiprocess samples, shared with the QGIS workers
 CLOUDGEO_WPS_NODE_ID (default wps-<hostname>-<port>)
@@ -34,6 +36,9 @@ CLOUDGEO_WPS_MAX_ZIP_FILES (default 10000)
     entries in an input zip
 CLOUDGEO_WPS_MAX_UNZIPPED_SIZE (default 4294967296)
     bytes an input zip may unpack to
+CLOUDGEO_WPS_INPUT_CACHE_ENTRIES / _INPUT_CACHE_BYTES (default 8 / 268435456)
+    feature-source inputs from the file service kept fetched and opened per QGIS
+    worker (cloudgeo.wpsnode.inputs.cache); 0 entries turns the cache off
 CLOUDGEO_WPS_CATALOG (default <state dir>/catalog.json)
     the process descriptions, made from QGIS at first start when missing
 CLOUDGEO_WPS_QUEUE (default cloudgeo.jobs)
@@ -99,11 +104,13 @@ class WpsSettings:
     fetch_timeout: int = 60
     max_zip_files: int = 10000
     max_unzipped_size: int = 4 * GIB
+    input_cache_entries: int = 8
+    input_cache_bytes: int = 256 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WpsSettings:
         env = environment(environ)
-        server = ServerSettings.from_env(env, "CLOUDGEO_WPS", port=8001, threads=16)
+        server = ServerSettings.from_env(env, "CLOUDGEO_WPS", port=8001, threads=64)
         public_url = env_str(env, "CLOUDGEO_PUBLIC_URL", cls.public_url).rstrip("/")
         file_url = env_str(env, "CLOUDGEO_FILE_SERVICE_URL", cls.file_service_url).rstrip("/")
         allowed = env_str(env, "CLOUDGEO_WPS_ALLOWED_HOSTS", f"{public_url},{file_url}")
@@ -134,6 +141,10 @@ class WpsSettings:
             max_zip_files=env_int(env, "CLOUDGEO_WPS_MAX_ZIP_FILES", d.max_zip_files, minimum=1),
             max_unzipped_size=env_int(env, "CLOUDGEO_WPS_MAX_UNZIPPED_SIZE",
                                       d.max_unzipped_size, minimum=1),
+            input_cache_entries=env_int(env, "CLOUDGEO_WPS_INPUT_CACHE_ENTRIES",
+                                        d.input_cache_entries, minimum=0),
+            input_cache_bytes=env_int(env, "CLOUDGEO_WPS_INPUT_CACHE_BYTES",
+                                      d.input_cache_bytes, minimum=0),
             catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
             queue=env_str(env, "CLOUDGEO_WPS_QUEUE", d.queue),
             max_queued=env_int(env, "CLOUDGEO_WPS_MAX_QUEUED", d.max_queued, minimum=1),

@@ -41,7 +41,7 @@ WITHHELD_PARAMETERS = {
     ("gdal", "EXTRA"): "raw command-line arguments for the GDAL tool",
 }
 # Published only with an include entry, and then the URL passes the node's href guard
-# and is fetched by the node itself (cloudgeo.wpsnode.execution), never by QGIS.
+# and is fetched by the node itself (cloudgeo.wpsnode.worker.runner), never by QGIS.
 GUARDED_URL_PARAMETERS = {"native:filedownloader": "URL"}
 
 

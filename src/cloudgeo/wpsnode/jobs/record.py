@@ -38,6 +38,7 @@ class JobRecord:
     worker: str = ""  # node/pid of the QGIS worker running it
     submittedTo: str = ""  # the node that accepted the request
     queuedOn: str = ""  # the node whose Celery consumer holds the queued message
+    queue: str = ""  # the Celery queue it was sent to; a rescue sends it there again
     started: float | None = None
     finished: float | None = None
     expires: float | None = None

@@ -12,8 +12,8 @@ from typing import Any
 
 import redis
 
+from cloudgeo.wpsnode.jobs.outputs import output_file_ids
 from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, JobRecord
-from cloudgeo.wpsnode.outputs import output_file_ids
 
 PREFIX = "cloudgeo:job:"
 UNFINISHED = "cloudgeo:jobs:unfinished"  # ids of jobs not yet finished, for the sweeper

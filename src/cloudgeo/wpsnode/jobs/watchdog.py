@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 import redis
 
+from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, FAILED, FINISHED, RUNNING, JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore
-from cloudgeo.wpsnode.worker_keys import node_alive_key
 
 RESCUE_LOCK_SECONDS = 60
 # A consumer notes that it holds a job within milliseconds of taking it from the
@@ -36,27 +36,31 @@ def holder(record: JobRecord) -> str:
 
 
 def orphaned(record: JobRecord, node_alive: Callable[[str], bool],
-             still_queued: Callable[[str], bool], now: float) -> bool:
+             still_queued: Callable[[JobRecord], bool], now: float) -> bool:
     node = holder(record)
     if node:
         return not node_alive(node)
     return (record.status == ACCEPTED and now - record.created > UNCLAIMED_GRACE
-            and not still_queued(record.jobId))
+            and not still_queued(record))
 
 
 class Watchdog:
     def __init__(self, client: redis.Redis, jobs: JobStore, max_attempts: int,
                  resubmit: Callable[[JobRecord], None], queue: str) -> None:
+        # Nodes of several queues may share one Redis, and each sweeps every job: a
+        # rescued job goes back to the queue its record names (`queue` is only the
+        # fallback for records written before they named one).
         self.client, self.jobs = client, jobs
         self.max_attempts, self.resubmit, self.queue = max_attempts, resubmit, queue
 
     def node_alive(self, node_id: str) -> bool:
         return bool(self.client.exists(node_alive_key(node_id)))
 
-    def still_queued(self, job_id: str) -> bool:
-        """Whether the job's message still waits in the broker's queue (a Redis list)."""
-        needle = job_id.encode()
-        return any(needle in message for message in self.client.lrange(self.queue, 0, -1))
+    def still_queued(self, record: JobRecord) -> bool:
+        """Whether the job's message still waits in its broker queue (a Redis list)."""
+        needle = record.jobId.encode()
+        messages = self.client.lrange(record.queue or self.queue, 0, -1)
+        return any(needle in message for message in messages)
 
     def check(self, record: JobRecord) -> JobRecord:
         if not orphaned(record, self.node_alive, self.still_queued, time.time()):

@@ -21,11 +21,27 @@ from urllib.parse import unquote, urlsplit
 import urllib3
 
 from cloudgeo.fileservice.names import InvalidName, parse_name
-from cloudgeo.storage.objectstore import ObjectNotFound, ObjectStore, StorageUnavailable
+from cloudgeo.storage.objectstore import (
+    ObjectNotFound,
+    ObjectStore,
+    StorageUnavailable,
+    StoredObject,
+)
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.inputs_guard import HrefPolicy, address_problem, host_port, href_problem
+from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, address_problem, host_port, href_problem
 
 RETRIEVE_PATH = re.compile(r"/api/file/retrieve/([^/]+)")
+
+
+@dataclass(frozen=True)
+class StoredInput:
+    file_name: str  # <id>.<ext>, as the link names it
+    object: StoredObject
+
+    @property
+    def version(self) -> str:
+        """Names this content: the object and its ETag (a replaced object is another)."""
+        return re.sub(r"[^A-Za-z0-9]", "_", f"{self.object.key}-{self.object.etag}")
 
 
 @dataclass(frozen=True)
@@ -41,18 +57,25 @@ class Fetcher:
         if problem:
             raise InputError(name, problem)
 
-    def fetch(self, name: str, href: str, folder: Path) -> Path:
-        """Downloads the href into `folder`; returns the file's path."""
-        self.check(name, href)
+    def fetch(self, name: str, href: str, folder: Path,
+              stored: StoredInput | None = None) -> Path:
+        """Downloads the href into `folder`; returns the file's path. `stored`: what
+        `stored` answered for this href, if the caller asked already."""
+        stored = stored or self.stored(name, href)
         folder.mkdir(parents=True, exist_ok=True)
-        match = RETRIEVE_PATH.fullmatch(urlsplit(href).path)
-        if match and host_port(href) in self.own_file_hosts:
-            return self._from_store(name, href, unquote(match.group(1)), folder)
+        if stored is not None:
+            return self._from_store(stored, folder)
         return self._over_http(name, href, folder)
 
-    def _from_store(self, name: str, href: str, file_name: str, folder: Path) -> Path:
+    def stored(self, name: str, href: str) -> StoredInput | None:
+        """For a link to our own file service: the object it names (checked to exist and
+        to be within the size cap); None for any other allowed link."""
+        self.check(name, href)
+        match = RETRIEVE_PATH.fullmatch(urlsplit(href).path)
+        if not match or host_port(href) not in self.own_file_hosts:
+            return None
         try:
-            wanted = parse_name(file_name)
+            wanted = parse_name(unquote(match.group(1)))
             obj = self.store.stat(wanted.id)
         except (InvalidName, ObjectNotFound):
             raise InputError(name, f"{href} does not exist (HTTP 404)") from None
@@ -60,9 +83,12 @@ class Fetcher:
             raise InputError(name, f"{href} cannot be read: {exc}") from None
         if obj.size > self.max_bytes:
             raise InputError(name, f"{href} is larger than the {self.max_bytes}-byte limit")
-        path = folder / str(wanted)
+        return StoredInput(str(wanted), obj)
+
+    def _from_store(self, stored: StoredInput, folder: Path) -> Path:
+        path = folder / stored.file_name
         with open(path, "wb") as out:
-            for chunk in self.store.open_range(obj.key):
+            for chunk in self.store.open_range(stored.object.key):
                 out.write(chunk)
         return path
 

@@ -14,8 +14,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from cloudgeo.wpsnode.api.formats import mime_for
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS
-from cloudgeo.wpsnode.formats import mime_for
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, RUNNING, SUCCEEDED, JobRecord
 
 # WPS literal data types of QGIS output types (strings for everything else).

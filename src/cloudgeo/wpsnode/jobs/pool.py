@@ -7,8 +7,8 @@ import json
 import redis
 
 from cloudgeo.common.processes import pid_alive
+from cloudgeo.wpsnode.jobs.keys import starts_key, workers_key
 from cloudgeo.wpsnode.jobs.store import UNFINISHED
-from cloudgeo.wpsnode.worker_keys import starts_key, workers_key
 
 
 def live_workers(client: redis.Redis, node_id: str) -> dict[int, dict]:

@@ -14,11 +14,14 @@ from pathlib import Path
 import redis
 
 from cloudgeo.storage.objectstore import ObjectStore
+from cloudgeo.wpsnode import metrics
+from cloudgeo.wpsnode.jobs.keys import node_alive_key, starts_key, workers_key
+from cloudgeo.wpsnode.jobs.outputs import remove_files
+from cloudgeo.wpsnode.jobs.queue import submit
+from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED
 from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
 from cloudgeo.wpsnode.jobs.watchdog import Watchdog
-from cloudgeo.wpsnode.outputs import remove_files
 from cloudgeo.wpsnode.settings import WpsSettings
-from cloudgeo.wpsnode.worker_keys import node_alive_key, starts_key, workers_key
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
@@ -69,14 +72,16 @@ def qgis_state_dir(settings: WpsSettings) -> Path:
 def start(settings: WpsSettings) -> None:
     """worker_process_init: QGIS first, then announce readiness."""
     global _runner, _heartbeat
-    from cloudgeo.wpsnode.execution import JobRunner
+    # Imported here: the Celery main process imports this module too and must not load QGIS.
     from cloudgeo.wpsnode.qgis_runtime import start_qgis
+    from cloudgeo.wpsnode.worker.runner import JobRunner
 
     start_qgis(qgis_state_dir(settings))
     client = redis_client(settings.redis_url)
     client.incr(starts_key(settings.node_id))
     _heartbeat = Heartbeat(client, settings.node_id)
-    _runner = JobRunner(settings, client, _heartbeat)
+    # In the worker's own folder: removed with it when the process stops.
+    _runner = JobRunner(settings, client, _heartbeat, qgis_state_dir(settings) / "inputs")
     _heartbeat.beat()
     _heartbeat.start()
     log.info("QGIS worker %s ready", os.getpid())
@@ -97,9 +102,6 @@ def runner():
 
 def record_timeout(settings: WpsSettings, job_id: str) -> None:
     """Fails a job whose worker the pool killed at its time limit (runs in the pool parent)."""
-    from cloudgeo.wpsnode import metrics
-    from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED
-
     jobs = JobStore(redis_client(settings.redis_url), settings.result_ttl)
     record = jobs.get(job_id)
     if record is None or record.status in FINISHED:
@@ -114,13 +116,12 @@ def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
     """In the Celery main process (which runs no QGIS, so this thread always gets
     its turn): announces that the node lives, and every few seconds sweeps for jobs
     that a dead node left behind."""
-    from cloudgeo.wpsnode.jobs.celeryapp import submit
-
     client = redis_client(settings.redis_url)
     key = node_alive_key(settings.node_id)
     jobs = JobStore(client, settings.result_ttl)
     watchdog = Watchdog(client, jobs, settings.max_attempts,
-                        lambda record: submit(record.jobId, record.timeLimit), settings.queue)
+                        lambda record: submit(record.jobId, record.timeLimit, record.queue),
+                        settings.queue)
     store = ObjectStore(settings.s3)
 
     def remove_expired_outputs() -> None:

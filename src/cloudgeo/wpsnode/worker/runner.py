@@ -1,7 +1,7 @@
 """Runs one job inside a QGIS worker: inputs in, processing.run, outputs out.
 
 Everything QGIS-specific about a job lives here; the plan it follows was
-checked by cloudgeo.wpsnode.params in the HTTP tier.
+checked by cloudgeo.wpsnode.inputs.planning in the HTTP tier.
 """
 
 from __future__ import annotations
@@ -23,15 +23,16 @@ from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.catalog.policy import GUARDED_URL_PARAMETERS
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.expression_guard import expression_problem
-from cloudgeo.wpsnode.fetch import Fetcher
-from cloudgeo.wpsnode.inputs_guard import HrefPolicy, host_port
+from cloudgeo.wpsnode.inputs.cache import InputCache
+from cloudgeo.wpsnode.inputs.expression_guard import expression_problem
+from cloudgeo.wpsnode.inputs.fetch import Fetcher
+from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, host_port
+from cloudgeo.wpsnode.inputs.unpack import find_layers, safe_extract
+from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, SUCCEEDED
 from cloudgeo.wpsnode.jobs.store import JobStore
-from cloudgeo.wpsnode.redact import redact_paths
 from cloudgeo.wpsnode.settings import WpsSettings
-from cloudgeo.wpsnode.unpack import find_layers, safe_extract
-from cloudgeo.wpsnode.worker_keys import node_alive_key
+from cloudgeo.wpsnode.worker.redact import redact_paths
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.5
@@ -78,7 +79,8 @@ def _feedback(store: JobStore, job_id: str):
 
 
 class JobRunner:
-    def __init__(self, settings: WpsSettings, client: redis.Redis, heartbeat) -> None:
+    def __init__(self, settings: WpsSettings, client: redis.Redis, heartbeat,
+                 input_cache_dir: Path) -> None:
         self.settings = settings
         self.jobs = JobStore(client, settings.result_ttl)
         self.heartbeat = heartbeat
@@ -88,6 +90,9 @@ class JobRunner:
         self.fetcher = Fetcher(HrefPolicy.from_urls(settings.allowed_hosts), own, self.store,
                                settings.max_input_size, settings.fetch_timeout)
         self.work_root = settings.state_dir / "jobs"
+        self.inputs = InputCache(input_cache_dir, settings.input_cache_entries,
+                                 settings.input_cache_bytes,
+                                 lambda result: metrics.INPUT_CACHE.labels(result).inc())
 
     def run(self, job_id: str) -> None:
         record = self.jobs.get(job_id)
@@ -171,8 +176,10 @@ class JobRunner:
         if identifier in GUARDED_URL_PARAMETERS:  # the node fetches, through its guard
             return self._download(process, plan, folder)
         params: dict[str, Any] = dict(plan["literals"])
+        read_only = {i["name"] for i in process["inputs"] if i.get("type") == "source"}
         for name, ref in plan["references"].items():
-            inputs = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i))
+            inputs = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i),
+                                        name in read_only)
                       for i, item in enumerate(ref["items"])]
             params[name] = inputs if ref["multiple"] else inputs[0]
         destinations = {}
@@ -208,15 +215,35 @@ class JobRunner:
         return self._publish(process, {}, destinations, {**plan, "destinations": formats},
                              identifier)
 
-    def _materialize(self, name: str, kind: str, item: dict, folder: Path):
+    def _materialize(self, name: str, kind: str, item: dict, folder: Path,
+                     read_only: bool = False):
         """The input as QGIS will read it: a checked layer object (opened once, handed to
-        the algorithm as is) or, for plain files, the path."""
-        folder.mkdir(parents=True, exist_ok=True)
+        the algorithm as is) or, for plain files, the path. A read-only input from our
+        own file service may come from this worker's cache (cloudgeo.wpsnode.inputs.cache)."""
+        stored = None
+        if "href" in item and read_only and self.inputs.enabled:
+            stored = self.fetcher.stored(name, item["href"])
+        if stored is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            return self._layer(name, kind, item, folder)
+        cached = self.inputs.get(stored.version)
+        if cached is not None:
+            return cached
+        target = self.inputs.folder_for(stored.version)
+        try:
+            layer = self._layer(name, kind, item, target, stored)
+        except BaseException:
+            self.inputs.discard(target)
+            raise
+        self.inputs.put(stored.version, target, layer)
+        return layer
+
+    def _layer(self, name: str, kind: str, item: dict, folder: Path, stored=None):
         if "geojson" in item:
             path = folder / "inline.geojson"
             path.write_text(json.dumps(item["geojson"]))
         else:
-            path = self.fetcher.fetch(name, item["href"], folder)
+            path = self.fetcher.fetch(name, item["href"], folder, stored)
         if zipfile.is_zipfile(path) and kind != "file":
             unpacked = folder / "unpacked"
             safe_extract(path, unpacked, name, self.settings.max_unzipped_size,

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from cloudgeo.wpsnode.text_guard import texts
+from cloudgeo.wpsnode.inputs.text_guard import texts
 
 # QGIS 3.22's functions that read the node: name -> why (tests/unit keep these real).
 DENIED_FUNCTIONS = {

@@ -2,143 +2,26 @@
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
-
 import redis
 from flask import Flask, Response, jsonify, request
 
 from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
-from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.caller import CURRENT, identify
-from cloudgeo.wpsnode.catalog.store import Catalog, UnknownProcess
-from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.inputs_guard import HrefPolicy, href_problem
+from cloudgeo.wpsnode.catalog.store import UnknownProcess
+from cloudgeo.wpsnode.jobs.keys import node_alive_key
+from cloudgeo.wpsnode.jobs.pool import PoolCollector, live_workers
 from cloudgeo.wpsnode.jobs.record import (
-    ACCEPTED,
-    DISMISSED,
     FAILURE_STATUS,
     FINISHED,
-    RUNNING,
     SUCCEEDED,
-    JobRecord,
 )
-from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore, redis_client
-from cloudgeo.wpsnode.jobs.watchdog import Watchdog
-from cloudgeo.wpsnode.outputs import remove_outputs
-from cloudgeo.wpsnode.params import plan_inputs
-from cloudgeo.wpsnode.pool import PoolCollector, live_workers
+from cloudgeo.wpsnode.jobs.service import JobService
+from cloudgeo.wpsnode.jobs.store import redis_client
 from cloudgeo.wpsnode.settings import WpsSettings
-from cloudgeo.wpsnode.worker_keys import node_alive_key
 
 NODE_HEADER = "X-CloudGeo-Node"
-WATCH_INTERVAL = 3  # seconds between a sync waiter's checks that the job's node lives
-QUEUE_FULL_RETRY_AFTER = 10
-
-
-class JobService:
-    """Creates, queues and reads jobs; shared by the seed API and the WPS 1.0.0 adapter."""
-
-    def __init__(self, settings: WpsSettings, catalog: Catalog, client: redis.Redis) -> None:
-        self.settings = settings
-        self.catalog = catalog
-        self.jobs = JobStore(client, settings.result_ttl)
-        self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
-        self.store = ObjectStore(settings.s3)
-        self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue,
-                                 settings.queue)
-
-    @staticmethod
-    def _enqueue(record: JobRecord) -> None:
-        from cloudgeo.wpsnode.jobs.celeryapp import submit
-
-        submit(record.jobId, record.timeLimit)
-
-    def get(self, job_id: str) -> JobRecord | None:
-        """The job's record, after rescuing it if the node holding it died."""
-        record = self.jobs.get(job_id)
-        return self.watchdog.check(record) if record else None
-
-    def check_href(self, name: str, href: str) -> None:
-        problem = href_problem(href, self.policy)
-        if problem:
-            raise InputError(name, problem)
-
-    def admit(self) -> None:
-        """Refuses new work while the queue is full, rather than letting it grow unbounded."""
-        waiting = self.jobs.redis.llen(self.settings.queue)
-        if waiting >= self.settings.max_queued:
-            raise ApiError(503, f"the job queue is full ({waiting} jobs waiting, limit "
-                                f"{self.settings.max_queued}); try again later",
-                           headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
-
-    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
-        process = self.catalog.get(identifier)
-        plan = plan_inputs(process, inputs, outputs, self.check_href)
-        self.admit()
-        record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
-                           status=ACCEPTED, created=time.time(), plan=plan,
-                           inputs=inputs or {}, submittedTo=self.settings.node_id,
-                           timeLimit=self.settings.job_time_limit, message="queued",
-                           owner=CURRENT.get().user)
-        self.jobs.create(record)
-        self._enqueue(record)
-        return record
-
-    def visible(self, job_id: str) -> JobRecord | None:
-        """The job's record if the caller may see it: another caller's job is unknown."""
-        record = self.get(job_id)
-        return record if record is not None and CURRENT.get().may_see(record.owner) else None
-
-    def job_list_open(self) -> bool:
-        """Without authentication, every job is everyone's: listed only when made public."""
-        return self.settings.authenticated or self.settings.job_list == "public"
-
-    def newest(self, limit: int, keep=lambda record: True) -> list[JobRecord]:
-        caller = CURRENT.get()
-        return self.jobs.newest(limit, lambda r: caller.may_see(r.owner) and keep(r))
-
-    def require(self, job_id: str) -> JobRecord:
-        """The caller's job's record (rescued if need be), or a 404 naming the job."""
-        record = self.visible(job_id)
-        if record is None:
-            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
-                           field="jobId")
-        return record
-
-    def dismiss(self, job_id: str) -> JobRecord | None:
-        """Cancels a queued or running job (its worker is stopped and replaced); a
-        finished job's record and output files are removed."""
-        from cloudgeo.wpsnode.jobs.celeryapp import stop_running
-
-        record = self.jobs.get(job_id)
-        if record is None:
-            return None
-        if record.status in FINISHED:
-            self.jobs.remove(job_id)
-            remove_outputs(self.store, record.output)
-            record.status = DISMISSED
-            return record
-        was_running = record.status == RUNNING
-        self.jobs.finish(job_id, status=DISMISSED, message="dismissed by request")
-        if was_running:
-            stop_running(job_id)
-        return self.jobs.get(job_id)
-
-    def wait(self, record: JobRecord) -> JobRecord:
-        """Blocks until the job ends (or its time limit and grace pass)."""
-        deadline = time.monotonic() + record.timeLimit + DEADLINE_GRACE + 15
-        current = record
-        while time.monotonic() < deadline:
-            current = self.jobs.wait(record.jobId, min(WATCH_INTERVAL,
-                                                       deadline - time.monotonic())) or current
-            if current.status in FINISHED:
-                break
-            current = self.watchdog.check(current)
-        return current
 
 
 def create_app(settings: WpsSettings | None = None) -> Flask:
@@ -153,7 +36,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     def failure(message: str, data=None) -> dict:
         return wps_envelope(data, msg=message, success=False)
 
-    install_error_handlers(app, failure)
+    install_error_handlers(app, failure, settings.server.recycle_after_errors)
     install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY,
                             (PoolCollector(client, settings.node_id, settings.qgis_workers,
                                            settings.queue),))
@@ -179,7 +62,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         response.headers[NODE_HEADER] = settings.node_id
         return response
 
-    from cloudgeo.wpsnode.ogc.api import blueprint
+    from cloudgeo.wpsnode.api.ogc.api import blueprint
 
     app.register_blueprint(blueprint(service))
 
@@ -234,23 +117,18 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     def job_status(job_id: str):
         return jsonify(wps_envelope(service.require(job_id).status_response()))
 
-    wps_service = None
-    wps_lock = threading.Lock()
+    # WPS 1.0.0 (PyWPS) with its 767 process objects, built before the worker serves:
+    # built on first use, it cost that request (and every thread waiting behind it)
+    # PyWPS's imports and half a second.
+    from cloudgeo.wpsnode.api.wps10 import WpsAdapter, configure_pywps, service_class
+
     wps_url = f"{settings.public_url}/api/wps/wps"
+    configure_pywps(wps_url, settings.state_dir / "pywps")
+    wps_service = service_class()(WpsAdapter(service, service.store, settings.retrieve_url,
+                                             f"{wps_url}/status"))
 
     @app.route("/wps", methods=["GET", "POST"])
     def wps():
-        """WPS 1.0.0 (PyWPS); the 767 process objects are built on first use."""
-        nonlocal wps_service
-        if wps_service is None:
-            with wps_lock:
-                if wps_service is None:
-                    from cloudgeo.wpsnode.wps10 import WpsAdapter, configure_pywps, service_class
-
-                    configure_pywps(wps_url, settings.state_dir / "pywps")
-                    adapter = WpsAdapter(service, service.store, settings.retrieve_url,
-                                         f"{wps_url}/status")
-                    wps_service = service_class()(adapter)
         # PyWPS's Service is a WSGI application; its responses render lazily.
         return Response.from_app(wps_service, request.environ)
 
@@ -259,7 +137,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         """The statusLocation of a WPS 1.0.0 Execute: any node renders it from Redis."""
         from pywps.exceptions import NoApplicableCode
 
-        from cloudgeo.wpsnode.wps10_status import status_document
+        from cloudgeo.wpsnode.api.wps10_status import status_document
 
         record = service.visible(job_id)
         if record is None:

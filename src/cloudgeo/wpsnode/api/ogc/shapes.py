@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from cloudgeo.wpsnode.api.formats import INPUT_MIMES, mime_for
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
-from cloudgeo.wpsnode.formats import INPUT_MIMES, mime_for
 from cloudgeo.wpsnode.jobs.record import JobRecord
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf"
@@ -136,7 +136,7 @@ def seed_inputs(ogc_inputs: dict[str, Any]) -> dict[str, Any]:
 
 def seed_outputs(ogc_outputs: dict[str, Any] | None) -> dict[str, Any]:
     """OGC output requests ({"format": {"mediaType": ...}}) as our format choices."""
-    from cloudgeo.wpsnode.formats import FORMAT_BY_MIME
+    from cloudgeo.wpsnode.api.formats import FORMAT_BY_MIME
 
     chosen = {}
     for name, request in (ogc_outputs or {}).items():

@@ -22,12 +22,12 @@ from typing import Any
 from cloudgeo.fileservice.names import new_id
 from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
+from cloudgeo.wpsnode.api.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
+from cloudgeo.wpsnode.api.wps10_status import LITERAL_DATA_TYPES
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
+from cloudgeo.wpsnode.inputs.planning import plan_inputs
 from cloudgeo.wpsnode.jobs.record import SUCCEEDED, JobRecord
-from cloudgeo.wpsnode.params import plan_inputs
-from cloudgeo.wpsnode.wps10_status import LITERAL_DATA_TYPES
 
 MAX_OCCURS = 100
 
@@ -56,38 +56,59 @@ def configure_pywps(public_wps_url: str, workdir: Path) -> None:
         if not configuration.CONFIG.has_section(section):
             configuration.CONFIG.add_section(section)
         configuration.CONFIG.set(section, option, value)
-    use_thread_local_request_log()
+    drop_request_log()
+    share_template_environment()
 
 
-# Requests served on one thread before its PyWPS log database starts afresh: nothing
-# reads old rows (job state is in Redis), so this only bounds their memory.
-LOG_SESSIONS_PER_DATABASE = 1000
+def share_template_environment() -> None:
+    """PyWPS builds a new Jinja environment for every response object, so it compiles
+    its XML templates again on every request and every status update: under load that
+    was nearly half of a WPS node's HTTP CPU (py-spy). Every response asks for the same
+    options, and a Jinja environment is safe to share between threads once set up, so
+    one is built on first use and handed to every response after."""
+    from pywps.response import basic
+
+    if getattr(basic.RelEnvironment, "shared", False):
+        return
+    build, lock, built = basic.RelEnvironment, threading.Lock(), []
+
+    def shared_environment(**options):
+        with lock:
+            if not built:
+                built.append(build(**options))
+        return built[0]
+
+    shared_environment.shared = True
+    basic.RelEnvironment = shared_environment
 
 
-def use_thread_local_request_log() -> None:
-    """PyWPS keeps a request log in SQLite; for `sqlite:///:memory:` it opens ONE
-    connection (StaticPool) that every thread of the process shares, so concurrent
-    requests interleave their transactions ("cannot start a transaction within a
-    transaction") and some fail. Our job state lives in Redis and nothing reads that log
-    across requests, so each thread gets a log database of its own instead."""
-    import sqlalchemy
+def drop_request_log() -> None:
+    """PyWPS logs every request and status change into SQLite. For `sqlite:///:memory:`
+    it opens ONE connection (StaticPool) that every thread of the process shares, so
+    concurrent requests interleaved their transactions ("cannot start a transaction
+    within a transaction") and some failed; it even segfaulted the process. Nothing
+    reads that log here: job state lives in Redis, async requests go through our queue
+    (never PyWPS's stored-request queue), and with parallelprocesses = -1 its counts
+    decide nothing. So its writes do nothing and its reads answer "none running, none
+    stored": no state shared between threads, and no SQL on the request path."""
+    import importlib
+
     from pywps import dblog
-    from sqlalchemy.orm import sessionmaker
-    from sqlalchemy.pool import StaticPool
+    from pywps.response import basic
 
-    local = threading.local()
+    # The module (pywps.app's `Service` attribute is the class of that name).
+    service_module = importlib.import_module("pywps.app.Service")
 
-    def get_session():
-        if getattr(local, "sessions", LOG_SESSIONS_PER_DATABASE) >= LOG_SESSIONS_PER_DATABASE:
-            engine = sqlalchemy.create_engine(
-                "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-            dblog.ProcessInstance.metadata.create_all(engine)
-            dblog.RequestInstance.metadata.create_all(engine)
-            local.maker, local.sessions = sessionmaker(bind=engine), 0
-        local.sessions += 1
-        return local.maker()
+    def nothing(*args, **kwargs) -> None:
+        return None
 
-    dblog.get_session = get_session
+    replacements = {"log_request": nothing, "store_status": nothing, "update_pid": nothing,
+                    "store_process": nothing, "cleanup_crashed_process": nothing,
+                    "pop_first_stored": nothing, "get_process_counts": lambda: (0, 0)}
+    for module in (dblog, service_module, basic):
+        for name, replacement in replacements.items():
+            if hasattr(module, name):
+                setattr(module, name, replacement)
 
 
 def _abstract(spec: dict[str, Any]) -> str:
@@ -208,7 +229,7 @@ class WpsAdapter:
     """Turns PyWPS requests into jobs and job results into PyWPS responses."""
 
     def __init__(self, jobs, store: ObjectStore, retrieve_url, status_base: str) -> None:
-        self.jobs = jobs  # cloudgeo.wpsnode.app.JobService
+        self.jobs = jobs  # cloudgeo.wpsnode.jobs.service.JobService
         self.store = store
         self.retrieve_url = retrieve_url
         self.status_base = status_base.rstrip("/")

@@ -5,7 +5,7 @@ Some providers hand parameters to command-line tools: OTB through a shell
 batch script (strings in double quotes), GDAL through QGIS's own argument splitting
 (no shell, but a space and a dash make a new option). A caller's text must stay one
 argument there. And no text may name a local file, a GDAL virtual file system or a
-URL: inputs reach a process only as fetched references (cloudgeo.wpsnode.fetch).
+URL: inputs reach a process only as fetched references (cloudgeo.wpsnode.inputs.fetch).
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from cloudgeo.common.envelope import ApiError
+from cloudgeo.wpsnode.api.ogc import shapes
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.record import FINISHED, SUCCEEDED
-from cloudgeo.wpsnode.ogc import shapes
 
 PROBLEM = "application/problem+json"
 MAX_LIMIT = 1000
@@ -62,7 +62,7 @@ def blueprint(service) -> Blueprint:
 
     @api.get("/api")
     def openapi():
-        from cloudgeo.wpsnode.ogc.openapi import document
+        from cloudgeo.wpsnode.api.ogc.openapi import document
 
         response = jsonify(document(base_url()))
         response.content_type = "application/vnd.oai.openapi+json;version=3.0"

@@ -15,7 +15,7 @@ from typing import Any
 from cloudgeo.wpsnode.catalog.kinds import REFERENCE_KINDS, UNSUPPORTED
 from cloudgeo.wpsnode.catalog.policy import GUARDED_URL_PARAMETERS
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.text_guard import crs_problem, text_problem
+from cloudgeo.wpsnode.inputs.text_guard import crs_problem, text_problem
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _EXTENT_TEXT = re.compile(rf"\s*{_NUMBER}\s*,\s*{_NUMBER}\s*,\s*{_NUMBER}\s*,\s*{_NUMBER}"

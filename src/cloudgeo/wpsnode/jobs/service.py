@@ -1,0 +1,132 @@
+"""The job service: creates, admits, queues, waits for and dismisses jobs; what
+every HTTP adapter (seed JSON, WPS 1.0.0, OGC API) calls."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import redis
+
+from cloudgeo.common.envelope import ApiError
+from cloudgeo.storage.objectstore import ObjectStore
+from cloudgeo.wpsnode.caller import CURRENT
+from cloudgeo.wpsnode.catalog.store import Catalog
+from cloudgeo.wpsnode.errors import InputError
+from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, href_problem
+from cloudgeo.wpsnode.inputs.planning import plan_inputs
+from cloudgeo.wpsnode.jobs.outputs import remove_outputs
+from cloudgeo.wpsnode.jobs.record import ACCEPTED, DISMISSED, FINISHED, RUNNING, JobRecord
+from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore
+from cloudgeo.wpsnode.jobs.watchdog import Watchdog
+from cloudgeo.wpsnode.settings import WpsSettings
+
+WATCH_INTERVAL = 3  # seconds between a sync waiter's checks that the job's node lives
+QUEUE_FULL_RETRY_AFTER = 10
+
+
+def queue():
+    """The Celery queue module, imported on first use: it reads the node's settings
+    (and takes over its handed-over credentials) from the environment when imported."""
+    from cloudgeo.wpsnode.jobs import queue as module
+
+    return module
+
+
+class JobService:
+    """Creates, queues and reads jobs; shared by the seed API and the WPS 1.0.0 adapter."""
+
+    def __init__(self, settings: WpsSettings, catalog: Catalog, client: redis.Redis) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.jobs = JobStore(client, settings.result_ttl)
+        self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
+        self.store = ObjectStore(settings.s3)
+        self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue,
+                                 settings.queue)
+
+    @staticmethod
+    def _enqueue(record: JobRecord) -> None:
+        queue().submit(record.jobId, record.timeLimit, record.queue)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The job's record, after rescuing it if the node holding it died."""
+        record = self.jobs.get(job_id)
+        return self.watchdog.check(record) if record else None
+
+    def check_href(self, name: str, href: str) -> None:
+        problem = href_problem(href, self.policy)
+        if problem:
+            raise InputError(name, problem)
+
+    def admit(self) -> None:
+        """Refuses new work while the queue is full, rather than letting it grow unbounded."""
+        waiting = self.jobs.redis.llen(self.settings.queue)
+        if waiting >= self.settings.max_queued:
+            raise ApiError(503, f"the job queue is full ({waiting} jobs waiting, limit "
+                                f"{self.settings.max_queued}); try again later",
+                           headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
+
+    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
+        process = self.catalog.get(identifier)
+        plan = plan_inputs(process, inputs, outputs, self.check_href)
+        self.admit()
+        record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
+                           status=ACCEPTED, created=time.time(), plan=plan,
+                           inputs=inputs or {}, submittedTo=self.settings.node_id,
+                           timeLimit=self.settings.job_time_limit, message="queued",
+                           queue=self.settings.queue,
+                           owner=CURRENT.get().user)
+        self.jobs.create(record)
+        self._enqueue(record)
+        return record
+
+    def visible(self, job_id: str) -> JobRecord | None:
+        """The job's record if the caller may see it: another caller's job is unknown."""
+        record = self.get(job_id)
+        return record if record is not None and CURRENT.get().may_see(record.owner) else None
+
+    def job_list_open(self) -> bool:
+        """Without authentication, every job is everyone's: listed only when made public."""
+        return self.settings.authenticated or self.settings.job_list == "public"
+
+    def newest(self, limit: int, keep=lambda record: True) -> list[JobRecord]:
+        caller = CURRENT.get()
+        return self.jobs.newest(limit, lambda r: caller.may_see(r.owner) and keep(r))
+
+    def require(self, job_id: str) -> JobRecord:
+        """The caller's job's record (rescued if need be), or a 404 naming the job."""
+        record = self.visible(job_id)
+        if record is None:
+            raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
+                           field="jobId")
+        return record
+
+    def dismiss(self, job_id: str) -> JobRecord | None:
+        """Cancels a queued or running job (its worker is stopped and replaced); a
+        finished job's record and output files are removed."""
+        record = self.jobs.get(job_id)
+        if record is None:
+            return None
+        if record.status in FINISHED:
+            self.jobs.remove(job_id)
+            remove_outputs(self.store, record.output)
+            record.status = DISMISSED
+            return record
+        was_running = record.status == RUNNING
+        self.jobs.finish(job_id, status=DISMISSED, message="dismissed by request")
+        if was_running:
+            queue().stop_running(job_id)
+        return self.jobs.get(job_id)
+
+    def wait(self, record: JobRecord) -> JobRecord:
+        """Blocks until the job ends (or its time limit and grace pass)."""
+        deadline = time.monotonic() + record.timeLimit + DEADLINE_GRACE + 15
+        current = record
+        while time.monotonic() < deadline:
+            current = self.jobs.wait(record.jobId, min(WATCH_INTERVAL,
+                                                       deadline - time.monotonic())) or current
+            if current.status in FINISHED:
+                break
+            current = self.watchdog.check(current)
+        return current
