@@ -33,7 +33,7 @@ from cloudgeo.localcluster.processes import (
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
 from cloudgeo.localcluster.services import wps_node_env
-from cloudgeo.registry.names import WPS_SERVICE
+from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, WPS_SERVICE
 
 STATE_FILE = "cluster.json"
 
@@ -255,6 +255,12 @@ class Cluster:
         state.save(self.dir)
         self._step(f"{name} again", lambda: wait_until(lambda: _ok(component.health),
                                                        timeout, name, process))
+        service = _gateway_service(name)
+        if service:  # the gateway must send it traffic again, not only its /health answer
+            server = component.health.removesuffix(HEALTH_PATH)
+            self._step(f"{name} in the gateway's rotation", lambda: wait_until(
+                lambda: rotation(state, service).get(server) == "UP", 60,
+                "gateway rotation", process))
 
     @staticmethod
     def _in_rotation(state: ClusterState) -> int:
@@ -309,6 +315,13 @@ def rotation(state: ClusterState, service: str = WPS_SERVICE) -> dict[str, str]:
         return {}
     response.raise_for_status()
     return response.json().get("serverStatus", {})
+
+
+def _gateway_service(component: str) -> str | None:
+    """The gateway service a component registers in, if it registers in one."""
+    if component.startswith("wps-node"):
+        return WPS_SERVICE
+    return FILE_SERVICE if component == "file-service" else None
 
 
 def _ok(url: str) -> bool:
