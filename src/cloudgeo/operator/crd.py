@@ -53,6 +53,10 @@ def _object(properties: dict[str, Any], doc: str = "", default: Any = None,
     return schema
 
 
+# CEL rules on an object start with has() of the fields they read: the API server
+# checks every rule against the object's default ({}), before its fields' defaults.
+
+
 def _immutable(schema: dict, field: str) -> dict:
     return {**schema, "x-kubernetes-validations": [
         {"rule": "self == oldSelf", "message": f"{field} cannot be changed once set"}]}
@@ -96,7 +100,9 @@ def wps_nodes_schema() -> dict:
         "maxReplicas": _int(10, 1),
         "targetCPUUtilizationPercentage": _int(70, 1, 100),
     }, "A HorizontalPodAutoscaler on the scale subresource of this resource.",
-        **{"x-kubernetes-validations": [{"rule": "self.minReplicas <= self.maxReplicas",
+        **{"x-kubernetes-validations": [{"rule": "!has(self.minReplicas) || "
+                                                 "!has(self.maxReplicas) || "
+                                                 "self.minReplicas <= self.maxReplicas",
                                          "message": "minReplicas must not exceed "
                                                     "maxReplicas"}]})
     return _object({
@@ -146,10 +152,10 @@ def authentication_schema() -> dict:
                                               "answers with, e.g. X-Auth-Request-User)."),
     }, "Authentication at the gateway; jobs then belong to their caller.",
         **{"x-kubernetes-validations": [
-            {"rule": "self.mode != 'basic' || (has(self.htpasswdSecret) && "
+            {"rule": "!has(self.mode) || self.mode != 'basic' || (has(self.htpasswdSecret) && "
                      "self.htpasswdSecret != '')",
              "message": "authentication.htpasswdSecret is required when mode is basic"},
-            {"rule": "self.mode != 'forward' || (has(self.forwardAuthURL) && "
+            {"rule": "!has(self.mode) || self.mode != 'forward' || (has(self.forwardAuthURL) && "
                      "self.forwardAuthURL != '')",
              "message": "authentication.forwardAuthURL is required when mode is forward"}]})
 
@@ -174,8 +180,8 @@ def gateway_schema() -> dict:
         "annotations": {"type": "object", "additionalProperties": {"type": "string"},
                         "default": {}},
     }, "An Ingress in front of the gateway Service.",
-        **{"x-kubernetes-validations": [{"rule": "!self.enabled || (has(self.host) && "
-                                                 "self.host != '')",
+        **{"x-kubernetes-validations": [{"rule": "!has(self.enabled) || !self.enabled || "
+                                                 "(has(self.host) && self.host != '')",
                                          "message": "ingress.host is required when the "
                                                     "ingress is enabled"}]})
     return _object({
@@ -219,7 +225,7 @@ def object_storage_schema() -> dict:
         "minio": minio,
         "external": external,
     }, "Object storage for uploads and results.", **{"x-kubernetes-validations": [{
-        "rule": "self.type != 'external' || (has(self.external.endpoint) && "
+        "rule": "!has(self.type) || self.type != 'external' || (has(self.external.endpoint) && "
                 "has(self.external.credentialsSecret))",
         "message": "objectStorage.external.endpoint and credentialsSecret are required "
                    "when type is external"}]})
