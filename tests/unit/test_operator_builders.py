@@ -69,8 +69,7 @@ def test_default_spec_builds_the_whole_cluster_owned_by_the_resource():
     for obj in built.values():
         (owner,) = obj["metadata"]["ownerReferences"]
         assert owner == {"apiVersion": "cloudgeo.io/v1alpha1", "kind": "GeoProcessingCluster",
-                         "name": "geo", "uid": UID, "controller": True,
-                         "blockOwnerDeletion": True}
+                         "name": "geo", "uid": UID, "controller": True}
         assert obj["metadata"]["namespace"] == "gis"
         assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == "geo"
         assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "cloudgeo-operator"

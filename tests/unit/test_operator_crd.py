@@ -97,3 +97,20 @@ def test_object_storage_type_and_bucket_cannot_change(field, old, new):
     with pytest.raises(ValueError, match=f"objectStorage.{field} cannot be changed"):
         admit(after, old=before)
     admit(before, old=before)  # an unchanged value passes
+
+
+def undocumented(schema: dict, path: str):
+    for name, prop in (schema.get("properties") or {}).items():
+        here = f"{path}.{name}"
+        if not prop.get("description"):
+            yield here
+        yield from undocumented(prop, here)
+    if "items" in schema:
+        yield from undocumented(schema["items"], f"{path}[]")
+
+
+def test_every_spec_field_has_a_description_for_kubectl_explain():
+    schema = crd_manifest()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert list(undocumented(schema["properties"]["spec"], "spec")) == []
+    planted = {"type": "object", "properties": {"a": {"type": "string"}}}
+    assert list(undocumented(planted, "spec")) == ["spec.a"]  # the check itself can fail

@@ -22,11 +22,7 @@ def resource(spec: dict, generation: int = 1) -> dict:
 
 def test_reconcile_applies_everything_and_makes_the_minio_keys_once():
     api = ApiServerDouble()
-    status = reconcile(resource({}), api)
-    assert status == {"observedGeneration": 1, "gatewayURL": "http://geo-gateway.gis.svc",
-                      "nodeSelector": "app.kubernetes.io/name=cloudgeo,"
-                                      "app.kubernetes.io/instance=geo,"
-                                      "app.kubernetes.io/component=wps-node"}
+    assert reconcile(resource({}), api) == []  # nothing refused
     made = [("Secret", "geo-redis-credentials"), ("Secret", "geo-minio-credentials")]
     assert api.created == made
     assert len(api.objects[("Secret", "gis", "geo-redis-credentials")]["stringData"][
@@ -78,7 +74,7 @@ def test_conditions_follow_the_children_and_keep_transition_times():
     body = resource({"registry": {"type": "consul"}})
     reconcile(body, api)
     view = ClusterView.of(body)
-    status = status_for(view, children(view, api), [], "2026-11-28T10:00:00Z")
+    status = status_for(view, children(view, api), {}, "2026-11-28T10:00:00Z", [])
     by_type = {c["type"]: c for c in status["conditions"]}
     assert by_type["Ready"]["status"] == "False"
     assert by_type["WpsNodesReady"]["reason"] == "Unavailable"
@@ -90,7 +86,7 @@ def test_conditions_follow_the_children_and_keep_transition_times():
             ready(obj)
     nodes = api.objects[("Deployment", "gis", "geo-wps-node")]
     ready(nodes, 2)
-    later = status_for(view, children(view, api), status["conditions"], "2026-11-28T10:01:00Z")
+    later = status_for(view, children(view, api), status, "2026-11-28T10:01:00Z", [])
     by_type = {c["type"]: c for c in later["conditions"]}
     assert by_type["GatewayReady"] == {
         "type": "GatewayReady", "status": "True", "reason": "Available",
@@ -101,7 +97,7 @@ def test_conditions_follow_the_children_and_keep_transition_times():
     assert later["readyNodes"] == 2
 
     ready(nodes)
-    done = status_for(view, children(view, api), later["conditions"], "2026-11-28T10:02:00Z")
+    done = status_for(view, children(view, api), later, "2026-11-28T10:02:00Z", [])
     by_type = {c["type"]: c for c in done["conditions"]}
     assert by_type["Ready"]["status"] == "True"
     assert by_type["Ready"]["lastTransitionTime"] == "2026-11-28T10:02:00Z"
@@ -119,39 +115,86 @@ def test_a_rollout_in_progress_is_not_ready():
             ready(obj)
     api.objects[("Deployment", "gis", "geo-gateway")]["metadata"]["generation"] = 2
     view = ClusterView.of(body)
-    status = status_for(view, children(view, api), [], "t")
+    status = status_for(view, children(view, api), {}, "t", [])
     gateway = next(c for c in status["conditions"] if c["type"] == "GatewayReady")
     assert (gateway["status"], gateway["reason"]) == ("False", "Progressing")
 
 
-def test_kopf_handlers_patch_the_status(monkeypatch):
-    """The kopf handlers called as kopf calls them (body, patch), with the API server
+def test_a_refused_object_is_named_and_the_rest_still_applied():
+    """The server refuses one Deployment (say, a memory request above its limit): the
+    reconcile goes on with every other object, the status names the refusal, Ready is
+    False and observedGeneration stays at the generation last applied in full."""
+    api = ApiServerDouble()
+    reconcile(resource({}), api)
+    for (kind, _, _), obj in api.objects.items():
+        if kind in ("Deployment", "StatefulSet"):
+            ready(obj)
+    view = ClusterView.of(resource({}))
+    applied = status_for(view, children(view, api), {}, "t0", [])
+    assert applied["observedGeneration"] == 1
+    api.applied.clear()
+    api.refusing[("Deployment", "geo-wps-node")] = "spec.template...: must be less than " \
+                                                   "or equal to memory limit"
+    bad = resource({"wpsNodes": {"resources": {"requests": {"memory": "8Gi"}}}}, generation=2)
+    refused = reconcile(bad, api)
+    assert refused == ["Deployment geo-wps-node: spec.template...: must be less than or "
+                       "equal to memory limit"]
+    assert ("Deployment", "geo-gateway") in api.applied  # applied after the refusal
+    assert ("Deployment", "geo-wps-node") not in api.applied
+    status = status_for(ClusterView.of(bad), children(view, api), applied, "t1", refused)
+    by_type = {c["type"]: c for c in status["conditions"]}
+    assert status["observedGeneration"] == 1
+    assert by_type["Reconciled"]["status"] == "False"
+    assert by_type["Reconciled"]["reason"] == "ApplyRefused"
+    assert "geo-wps-node" in by_type["Reconciled"]["message"]
+    assert "generation 2" in by_type["Reconciled"]["message"]
+    assert by_type["Ready"]["status"] == "False"
+    assert {c["observedGeneration"] for c in status["conditions"]} == {1}
+
+
+def test_events_only_for_transitions():
+    from cloudgeo.operator.events import transition_events
+
+    def status(reconciled: str, ready: str, message: str = "m") -> dict:
+        return {"conditions": [{"type": "Reconciled", "status": reconciled, "reason": "r",
+                                "message": message},
+                               {"type": "Ready", "status": ready, "reason": "r",
+                                "message": "x"}]}
+    assert [e["reason"] for e in transition_events({}, status("True", "False"))] == [
+        "r", "NotReady"]
+    assert transition_events(status("True", "False"), status("True", "False")) == []
+    went_ready = transition_events(status("True", "False"), status("True", "True"))
+    assert [(e["type"], e["reason"]) for e in went_ready] == [("Normal", "Ready")]
+    refused = transition_events(status("True", "True"), status("False", "False", "no"))
+    assert [(e["type"], e["note"]) for e in refused] == [("Warning", "no"),
+                                                         ("Warning", "x")]
+
+
+def test_the_sync_writes_the_status_only_when_it_changed(monkeypatch):
+    """handlers.sync, as kopf's handlers and the resync call it, with the API server
     double in place of the cluster."""
-    import logging
-
-    import kopf
-
     from cloudgeo.operator import handlers
 
     api = ApiServerDouble()
+    patched, events = [], []
+    api.patch_status = lambda obj, status: patched.append(status)
+    api.post_event = lambda obj, **event: events.append(event)
     monkeypatch.setattr(handlers, "api", lambda: api)
-    body = kopf.Body(resource({"wpsNodes": {"replicas": 2}}, generation=3))
-    patch = kopf.Patch()
-    handlers.apply_spec(body=body, patch=patch, logger=logging.getLogger("test"))
-    assert patch["status"]["observedGeneration"] == 3
+    body = resource({"wpsNodes": {"replicas": 2}}, generation=3)
+    handlers.sync(body)
     assert api.objects[("Deployment", "gis", "geo-wps-node")]["spec"]["replicas"] == 2
+    assert patched[-1]["observedGeneration"] == 3
+    assert [e["reason"] for e in events] == ["Applied", "NotReady"]
 
     for (kind, _, _), obj in api.objects.items():
         if kind in ("Deployment", "StatefulSet"):
             ready(obj)
-    timer_patch = kopf.Patch()
-    handlers.refresh_status(body=body, patch=timer_patch)
-    status = timer_patch["status"]
+    handlers.sync({**body, "status": patched[-1]})
+    status = patched[-1]
     assert status["readyNodes"] == status["nodes"] == 2
     assert {c["type"]: c["status"] for c in status["conditions"]}["Ready"] == "True"
-    # Nothing changed since: the timer writes nothing.
-    settled = kopf.Body({**resource({"wpsNodes": {"replicas": 2}}, generation=3),
-                         "status": status})
-    quiet = kopf.Patch()
-    handlers.refresh_status(body=settled, patch=quiet)
-    assert dict(quiet) == {}
+    assert events[-1]["reason"] == "Ready"
+    # Nothing changed since: nothing written, no event.
+    count, event_count = len(patched), len(events)
+    handlers.sync({**body, "status": status})
+    assert len(patched) == count and len(events) == event_count

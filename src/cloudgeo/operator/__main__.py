@@ -13,9 +13,11 @@ def main() -> None:
     import cloudgeo.operator.handlers  # noqa: F401  (registers the handlers)
 
     settings = OperatorSettings.from_env()
+    # What `kopf run` does first; kopf.operator() alone logs nothing at all.
+    kopf.configure(log_format=kopf.LogFormat.FULL)
     asyncio.run(kopf.operator(standalone=True, clusterwide=not settings.namespaces,
                               namespaces=list(settings.namespaces),
-                              liveness_endpoint="http://0.0.0.0:8080/healthz"))
+                              liveness_endpoint=settings.liveness_url))
 
 
 if __name__ == "__main__":

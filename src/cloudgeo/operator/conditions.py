@@ -1,8 +1,11 @@
 """status.conditions from the children's own status: pure.
 
-One condition per component (RedisReady, ObjectStorageReady, RegistryReady,
-FileServiceReady, WpsNodesReady, GatewayReady) and Ready when all are True. A
-condition's lastTransitionTime moves only when its status changes.
+Reconciled says whether the API server accepted every object of the spec (and names
+what it refused); one condition per component (RedisReady, ObjectStorageReady,
+RegistryReady, FileServiceReady, WpsNodesReady, GatewayReady); Ready when all are
+True. A condition's lastTransitionTime moves only when its status changes. Every
+condition and status.observedGeneration carry the generation last applied in full,
+never a generation the server refused.
 """
 
 from __future__ import annotations
@@ -99,14 +102,25 @@ def spec_status(cluster: ClusterView) -> dict[str, str]:
     return {"nodeSelector": node_selector(cluster), "gatewayURL": gateway_url(cluster)}
 
 
+def reconciled(generation: int, refused: list[str]) -> Readiness:
+    if not refused:
+        return Readiness(TRUE, "Applied", f"generation {generation} applied")
+    return Readiness(FALSE, "ApplyRefused", f"generation {generation} refused by the API "
+                                            "server: " + "; ".join(refused))
+
+
 def status_for(cluster: ClusterView, children: dict[tuple[str, str], dict[str, Any]],
-               previous: list[dict[str, Any]], now: str) -> dict[str, Any]:
-    """The whole status the timer writes."""
+               previous: dict[str, Any], now: str, refused: list[str]) -> dict[str, Any]:
+    """The whole status, from the children, what the server refused of this generation
+    and the status before (`previous`)."""
     nodes = children.get(("Deployment", cluster.child("wps-node"))) or {}
     node_status = nodes.get("status") or {}
+    observed = previous.get("observedGeneration", 0) if refused else cluster.generation
+    readiness = {"Reconciled": reconciled(cluster.generation, refused),
+                 **component_readiness(cluster, children)}
     return {
-        "conditions": conditions(component_readiness(cluster, children), previous,
-                                 cluster.generation, now),
+        "observedGeneration": observed,
+        "conditions": conditions(readiness, previous.get("conditions") or [], observed, now),
         "nodes": node_status.get("replicas", 0) or 0,
         "readyNodes": node_status.get("readyReplicas", 0) or 0,
         **spec_status(cluster),

@@ -71,7 +71,11 @@ QUANTITY = {"anyOf": [{"type": "integer"}, {"type": "string"}],
 def _resources(requests: dict[str, str], limits: dict[str, str]) -> dict:
     quantities = {"type": "object", "additionalProperties": QUANTITY}
     return {"type": "object", "description": "Compute resources of each pod (requests, limits).",
-            "properties": {"requests": quantities, "limits": quantities},
+            "properties": {
+                "requests": {**quantities, "description": "What the scheduler reserves "
+                                                          "(cpu, memory)."},
+                "limits": {**quantities, "description": "The most a container may use "
+                                                        "(memory: above it, it is killed)."}},
             "default": {"requests": requests, "limits": limits}}
 
 
@@ -95,10 +99,14 @@ def _volume(size: str, doc: str) -> dict:
 
 def wps_nodes_schema() -> dict:
     autoscaling = _object({
-        "enabled": {"type": "boolean", "default": False},
-        "minReplicas": _int(2, 1),
-        "maxReplicas": _int(10, 1),
-        "targetCPUUtilizationPercentage": _int(70, 1, 100),
+        "enabled": {"type": "boolean", "default": False,
+                    "description": "Scale the WPS nodes with a HorizontalPodAutoscaler "
+                                   "(it then owns wpsNodes.replicas)."},
+        "minReplicas": _int(2, 1, doc="Fewest WPS node pods the autoscaler keeps."),
+        "maxReplicas": _int(10, 1, doc="Most WPS node pods the autoscaler makes."),
+        "targetCPUUtilizationPercentage": _int(70, 1, 100, doc="Average CPU use, in percent "
+                                                               "of the pods' requests, the "
+                                                               "autoscaler aims at."),
     }, "A HorizontalPodAutoscaler on the scale subresource of this resource.",
         **{"x-kubernetes-validations": [{"rule": "!has(self.minReplicas) || "
                                                  "!has(self.maxReplicas) || "
@@ -117,7 +125,8 @@ def wps_nodes_schema() -> dict:
         "resultTTLSeconds": _int(86400, 60, doc="How long results and records are kept."),
         "maxJobsPerWorker": _int(500, 1, doc="A QGIS worker is replaced after this many "
                                              "jobs."),
-        "podDisruptionBudget": _object({"minAvailable": _int(1, 0)},
+        "podDisruptionBudget": _object({"minAvailable": _int(1, 0, doc=(
+            "WPS node pods kept running through voluntary disruptions (node drains)."))},
                                        "PodDisruptionBudget of the nodes (when replicas > 1)."),
         "autoscaling": autoscaling,
         "processes": _object({
@@ -162,7 +171,7 @@ def authentication_schema() -> dict:
 
 def file_service_schema() -> dict:
     return _object({
-        "replicas": _int(2, 1, 50),
+        "replicas": _int(2, 1, 50, "Number of file service pods."),
         "image": _image("file-service"),
         "imagePullPolicy": _pull_policy(),
         "resources": _resources({"cpu": "250m", "memory": "256Mi"}, {"memory": "512Mi"}),
@@ -172,20 +181,23 @@ def file_service_schema() -> dict:
 
 def gateway_schema() -> dict:
     ingress = _object({
-        "enabled": {"type": "boolean", "default": False},
+        "enabled": {"type": "boolean", "default": False,
+                    "description": "Make an Ingress for the gateway (host is then "
+                                   "required)."},
         "host": _str(doc="Host name the Ingress answers for."),
         "className": _str(doc="ingressClassName; the cluster's default class when empty."),
         "tlsSecretName": _str(doc="Secret with the TLS certificate for host; plain HTTP "
                                   "when empty."),
         "annotations": {"type": "object", "additionalProperties": {"type": "string"},
-                        "default": {}},
+                        "default": {}, "description": "Annotations of the Ingress (for "
+                                                      "its controller)."},
     }, "An Ingress in front of the gateway Service.",
         **{"x-kubernetes-validations": [{"rule": "!has(self.enabled) || !self.enabled || "
                                                  "(has(self.host) && self.host != '')",
                                          "message": "ingress.host is required when the "
                                                     "ingress is enabled"}]})
     return _object({
-        "replicas": _int(1, 1, 20),
+        "replicas": _int(1, 1, 20, "Number of gateway (Traefik) pods."),
         "image": _image("gateway"),
         "imagePullPolicy": _pull_policy(),
         "resources": _resources({"cpu": "100m", "memory": "128Mi"}, {"memory": "256Mi"}),
@@ -212,7 +224,7 @@ def object_storage_schema() -> dict:
     }, "An in-cluster MinIO StatefulSet (type minio).")
     external = _object({
         "endpoint": _str(doc="host:port of the S3 API."),
-        "region": _str("us-east-1"),
+        "region": _str("us-east-1", "Region the S3 requests are signed for."),
         "secure": {"type": "boolean", "default": True, "description": "HTTPS to the "
                                                                        "endpoint."},
         "credentialsSecret": _str(doc="Secret with the keys accessKey and secretKey."),
@@ -248,9 +260,12 @@ def spec_schema() -> dict:
         "redis": redis_schema(),
         "objectStorage": object_storage_schema(),
         "registry": registry_schema(),
-        "imagePullSecrets": {"type": "array", "default": [], "items": {
-            "type": "object", "required": ["name"], "properties": {"name": {"type":
-                                                                          "string"}}}},
+        "imagePullSecrets": {
+            "type": "array", "default": [],
+            "description": "Secrets (type kubernetes.io/dockerconfigjson) every pod pulls "
+                           "its image with, from a private registry.",
+            "items": {"type": "object", "required": ["name"], "properties": {"name": {
+                "type": "string", "description": "Name of a Secret in this namespace."}}}},
         "volumeClaimDeletePolicy": _str(
             "Retain", "What happens to the PersistentVolumeClaims of Redis and MinIO when "
                       "the resource is deleted.", enum=["Retain", "Delete"]),

@@ -26,7 +26,8 @@ RULES: list[dict[str, Any]] = [
     # What the builders make, applied server-side (patch), pruned (delete).
     {"apiGroups": [""], "resources": ["configmaps", "services"],
      "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
-    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "create"]},
+    # Generated keys are created once and never read back: no read access to Secrets.
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
     {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"],
      "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
     {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"],

@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import json
+from datetime import UTC, datetime
 from typing import Any
+
+from cloudgeo.operator.reconcile import Refused
+
+# Refusals of the object itself; everything else (401, 403 on RBAC, 404 of the kind,
+# 409 on a conflict, 429, 5xx) is raised as it is, and the caller retries later.
+REFUSING = {400, 422}
+
+
+def _server_message(exc: Exception) -> str:
+    try:
+        return json.loads(exc.body)["message"]  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return str(exc)
 
 
 class KubeApi:
@@ -24,10 +39,19 @@ class KubeApi:
         return self.dynamic.resources.get(api_version=api_version, kind=kind)
 
     def apply(self, obj: dict[str, Any]) -> None:
-        """Server-side apply: the operator owns the fields it sets, and only those."""
-        self._resource(obj["apiVersion"], obj["kind"]).server_side_apply(
-            body=obj, namespace=obj["metadata"].get("namespace"),
-            field_manager=self.field_manager, force_conflicts=True)
+        """Server-side apply: the operator owns the fields it sets, and only those (and
+        takes them back from whoever changed them: `kubectl scale` of a child)."""
+        from kubernetes.dynamic.exceptions import DynamicApiError
+
+        try:
+            self._resource(obj["apiVersion"], obj["kind"]).server_side_apply(
+                body=obj, namespace=obj["metadata"].get("namespace"),
+                field_manager=self.field_manager, force_conflicts=True)
+        except DynamicApiError as exc:
+            if exc.status in REFUSING:
+                raise Refused(obj["kind"], obj["metadata"]["name"],
+                              _server_message(exc)) from exc
+            raise
 
     def get(self, api_version: str, kind: str, name: str,
             namespace: str) -> dict[str, Any] | None:
@@ -39,16 +63,45 @@ class KubeApi:
         except NotFoundError:
             return None
 
-    def create(self, obj: dict[str, Any]) -> None:
-        self._resource(obj["apiVersion"], obj["kind"]).create(
-            body=obj, namespace=obj["metadata"].get("namespace"))
+    def create_if_absent(self, obj: dict[str, Any]) -> bool:
+        """Creates `obj` unless one of its name exists; True when it made it."""
+        from kubernetes.dynamic.exceptions import ConflictError
 
-    def list(self, api_version: str, kind: str, namespace: str,
-             selector: str) -> list[dict[str, Any]]:
+        try:
+            self._resource(obj["apiVersion"], obj["kind"]).create(
+                body=obj, namespace=obj["metadata"].get("namespace"))
+        except ConflictError:
+            return False
+        return True
+
+    def list(self, api_version: str, kind: str, namespace: str | None,
+             selector: str = "") -> list[dict[str, Any]]:
+        """Objects of a kind in a namespace (every namespace when None)."""
         found = self._resource(api_version, kind).get(namespace=namespace,
                                                       label_selector=selector)
         return [{"apiVersion": api_version, "kind": kind, **item.to_dict()}
                 for item in found.items]
+
+    def patch_status(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        resource = self._resource(obj["apiVersion"], obj["kind"])
+        resource.status.patch(body={"status": status}, name=obj["metadata"]["name"],
+                              namespace=obj["metadata"]["namespace"],
+                              content_type="application/merge-patch+json")
+
+    def post_event(self, regarding: dict[str, Any], type: str, reason: str,
+                   note: str) -> None:
+        """An events.k8s.io/v1 Event about `regarding` (what `kubectl describe` lists)."""
+        meta = regarding["metadata"]
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self._resource("events.k8s.io/v1", "Event").create(namespace=meta["namespace"], body={
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}-", "namespace": meta["namespace"]},
+            "eventTime": now, "type": type, "reason": reason, "note": note[:1024],
+            "action": "Reconcile", "reportingController": "cloudgeo.io/operator",
+            "reportingInstance": self.field_manager,
+            "regarding": {"apiVersion": regarding["apiVersion"], "kind": regarding["kind"],
+                          "name": meta["name"], "namespace": meta["namespace"],
+                          "uid": meta.get("uid", "")}})
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str) -> None:
         from kubernetes.dynamic.exceptions import NotFoundError

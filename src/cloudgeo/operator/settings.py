@@ -3,8 +3,10 @@
 | variable                          | default            | meaning                              |
 |-----------------------------------|--------------------|--------------------------------------|
 | CLOUDGEO_OPERATOR_FIELD_MANAGER   | cloudgeo-operator  | server-side apply field manager      |
-| CLOUDGEO_OPERATOR_STATUS_INTERVAL | 10                 | seconds between readiness refreshes  |
+| CLOUDGEO_OPERATOR_STATUS_INTERVAL | 10                 | seconds between resyncs of every     |
+|                                   |                    | resource (drift put back, status)    |
 | CLOUDGEO_OPERATOR_NAMESPACES      | (all)              | comma-separated namespaces to watch  |
+| CLOUDGEO_OPERATOR_LIVENESS_URL    | http://0.0.0.0:8080/healthz | kopf's liveness endpoint    |
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class OperatorSettings:
     field_manager: str = "cloudgeo-operator"
     status_interval: float = 10.0
     namespaces: tuple[str, ...] = ()
+    liveness_url: str = "http://0.0.0.0:8080/healthz"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -31,4 +34,5 @@ class OperatorSettings:
             status_interval=env_float(env, "CLOUDGEO_OPERATOR_STATUS_INTERVAL",
                                       cls.status_interval),
             namespaces=tuple(s.strip() for s in spaces.split(",") if s.strip()),
+            liveness_url=env_str(env, "CLOUDGEO_OPERATOR_LIVENESS_URL", cls.liveness_url),
         )

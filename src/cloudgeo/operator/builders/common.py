@@ -58,10 +58,13 @@ def metadata(cluster: ClusterView, component: str, name: str | None = None,
     meta: dict[str, Any] = {"name": name or cluster.child(component),
                             "namespace": cluster.namespace,
                             "labels": labels(cluster, component), **extra}
-    if cluster.uid:  # owned: garbage-collected with the resource
+    if cluster.uid:
+        # Owned: garbage-collected with the resource. No blockOwnerDeletion: setting it
+        # needs update on geoprocessingclusters/finalizers where the API server enforces
+        # OwnerReferencesPermissionEnforcement (OpenShift), and nothing waits on it.
         meta["ownerReferences"] = [{"apiVersion": API_VERSION, "kind": KIND,
                                     "name": cluster.name, "uid": cluster.uid,
-                                    "controller": True, "blockOwnerDeletion": True}]
+                                    "controller": True}]
     return meta
 
 

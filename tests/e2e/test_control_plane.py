@@ -1,0 +1,351 @@
+"""The operator, the chart and the manifests against a real Kubernetes control plane:
+etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from their Go
+modules (tools/controlplane, cached per machine: tests/support/controlplane/build.py),
+kubectl and the Helm CLI built the same way (tools/helm).
+
+What is real: the API server's admission (structural schema, defaulting, CEL rules,
+RBAC, OwnerReferencesPermissionEnforcement), server-side apply, the scheduler, the
+Deployment/StatefulSet/ReplicaSet controllers, the garbage collector, EndpointSlices,
+kopf's watches, Helm and kubectl. What is not: the pods run no containers; a node
+agent (a test double of a kubelet, tests/support/controlplane/node_agent.py) reports
+them Running and Ready. The operator runs as its image starts it (`python -m
+cloudgeo.operator`), authenticated with a token of the chart's ServiceAccount, so a
+missing RBAC rule fails here.
+
+Where the binaries cannot be built or the control plane cannot start, the tests fail
+with the reason; they are not skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kubernetes import config
+
+from cloudgeo.localcluster.processes import ManagedProcess, free_port, health_is, wait_until
+from tests.support.controlplane.build import ensure_built
+from tests.support.controlplane.node_agent import NodeAgent
+from tests.support.controlplane.server import ControlPlane
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMESPACE, RELEASE, CLUSTER = "cloudgeo", "cg", "geo"
+OPERATOR_SA = f"{RELEASE}-operator"
+RESYNC_SECONDS = 2
+CHART_VALUES = ["cluster.spec.wpsNodes.replicas=2"]
+OWNED = "app.kubernetes.io/instance=geo,app.kubernetes.io/managed-by=cloudgeo-operator"
+CHILD_KINDS = "deployments,statefulsets,services,configmaps,poddisruptionbudgets," \
+              "networkpolicies,horizontalpodautoscalers,ingresses"
+
+
+@dataclass
+class Kube:
+    plane: ControlPlane
+    binaries: object
+    folder: Path
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "KUBECONFIG": str(self.plane.admin_kubeconfig),
+                "HELM_CACHE_HOME": str(self.folder / "helm/cache"),
+                "HELM_CONFIG_HOME": str(self.folder / "helm/config"),
+                "HELM_DATA_HOME": str(self.folder / "helm/data")}
+
+    def run(self, tool: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([getattr(self.binaries, tool), *argv], capture_output=True,
+                              text=True, env=self.env(), timeout=300)
+        if check and done.returncode != 0:
+            raise AssertionError(f"{tool} {' '.join(argv)}: {done.stderr or done.stdout}")
+        return done
+
+    def kubectl(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.run("kubectl", *argv, check=check)
+
+    def get(self, kind: str, name: str, namespace: str = NAMESPACE) -> dict | None:
+        done = self.kubectl("-n", namespace, "get", kind, name, "-o", "json", check=False)
+        if done.returncode != 0:
+            if "NotFound" in done.stderr:
+                return None
+            raise AssertionError(done.stderr)
+        return json.loads(done.stdout)
+
+    def items(self, kind: str, namespace: str = NAMESPACE, *selector: str) -> list[dict]:
+        return json.loads(self.kubectl("-n", namespace, "get", kind, *selector,
+                                       "-o", "json").stdout)["items"]
+
+
+@pytest.fixture(scope="module")
+def kube(tmp_path_factory) -> Iterator[Kube]:
+    binaries = ensure_built()  # BuildFailed: the test fails with the reason
+    folder = tmp_path_factory.mktemp("controlplane")
+    plane = ControlPlane(binaries, folder / "plane")
+    agent = None
+    try:
+        plane.start()
+        agent = NodeAgent(config.new_client_from_config(str(plane.admin_kubeconfig))).start()
+        yield Kube(plane, binaries, folder)
+    finally:
+        if agent is not None:
+            agent.stop()
+        plane.stop()
+
+
+def condition(body: dict | None, kind: str) -> dict:
+    for found in ((body or {}).get("status") or {}).get("conditions") or []:
+        if found["type"] == kind:
+            return found
+    return {}
+
+
+def wait_for(check, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not after {timeout:.0f} s")
+
+
+class Operator:
+    """`python -m cloudgeo.operator`, as the image starts it, as the chart's
+    ServiceAccount (a token from the TokenRequest API)."""
+
+    def __init__(self, kube: Kube, service_account: str = OPERATOR_SA) -> None:
+        self.kube, self.service_account = kube, service_account
+        self.process: ManagedProcess | None = None
+        self.log = kube.folder / "operator.log"
+
+    def start(self) -> Operator:
+        token = self.kube.kubectl("-n", NAMESPACE, "create", "token", self.service_account,
+                                  "--duration", "2h").stdout.strip()
+        kubeconfig = self.kube.plane.write_kubeconfig(self.kube.folder / "operator.kubeconfig",
+                                                      {"token": token})
+        port = free_port()
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig),
+               "CLOUDGEO_OPERATOR_STATUS_INTERVAL": str(RESYNC_SECONDS),
+               "CLOUDGEO_OPERATOR_LIVENESS_URL": f"http://127.0.0.1:{port}/healthz"}
+        self.process = ManagedProcess("operator", [sys.executable, "-m", "cloudgeo.operator"],
+                                      self.log, env=env).start()
+        wait_until(lambda: health_is(f"http://127.0.0.1:{port}/healthz"), 60, "operator",
+                   self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@pytest.fixture(scope="module")
+def installed(kube: Kube) -> Iterator[Operator]:
+    values = [arg for value in CHART_VALUES for arg in ("--set", value)]
+    kube.run("helm", "install", RELEASE, str(ROOT / "charts/cloudgeo"), "--namespace",
+             NAMESPACE, "--create-namespace", *values)
+    operator = Operator(kube).start()
+    try:
+        yield operator
+    finally:
+        operator.stop()
+
+
+def ready(kube: Kube, timeout: float = 120) -> dict:
+    return wait_for(lambda: (lambda b: b if condition(b, "Ready").get("status") == "True"
+                             else None)(kube.get("gpc", CLUSTER)),
+                    timeout, "GeoProcessingCluster Ready")
+
+
+def test_the_chart_installs_and_the_cluster_becomes_ready(kube, installed):
+    crd = kube.get("crd", "geoprocessingclusters.cloudgeo.io", namespace="default")
+    assert condition(crd, "Established")["status"] == "True"
+    body = ready(kube)
+    assert body["status"]["readyNodes"] == 2
+    assert body["status"]["observedGeneration"] == body["metadata"]["generation"]
+    assert condition(body, "Reconciled")["reason"] == "Applied"
+    assert not body["metadata"].get("finalizers")  # a deletion never waits for us
+    nodes = kube.get("deployment", f"{CLUSTER}-wps-node")
+    assert nodes["spec"]["replicas"] == 2 and nodes["status"]["readyReplicas"] == 2
+    # Defaults came from the API server's structural schema.
+    assert body["spec"]["wpsNodes"]["qgisWorkers"] == 2
+    events = kube.items("events", NAMESPACE, "--field-selector",
+                        f"involvedObject.name={CLUSTER},involvedObject.kind="
+                        "GeoProcessingCluster")
+    assert {"Applied", "Ready"} <= {e["reason"] for e in events}, events
+
+
+def owned(kube: Kube) -> dict[tuple[str, str], dict]:
+    return {(o["kind"], o["metadata"]["name"]): o
+            for o in kube.items(CHILD_KINDS, NAMESPACE, "-l", OWNED)}
+
+
+def test_drift_is_put_back(kube, installed):
+    """`kubectl scale` of a child and a deleted Service and Deployment: the operator puts
+    them back (on the child's own watch event, or the resync at the latest)."""
+    ready(kube)
+    kube.kubectl("-n", NAMESPACE, "scale", "deployment", f"{CLUSTER}-wps-node",
+                 "--replicas=7")
+    wait_for(lambda: kube.get("deployment", f"{CLUSTER}-wps-node")["spec"]["replicas"] == 2,
+             30, "wps-node replicas back to 2")
+    kube.kubectl("-n", NAMESPACE, "delete", "service", f"{CLUSTER}-gateway")
+    kube.kubectl("-n", NAMESPACE, "delete", "deployment", f"{CLUSTER}-gateway")
+    wait_for(lambda: kube.get("service", f"{CLUSTER}-gateway")
+             and kube.get("deployment", f"{CLUSTER}-gateway"), 30, "gateway made again")
+    body = ready(kube)
+    assert body["status"]["readyNodes"] == 2
+
+
+def test_a_refused_spec_is_named_in_the_status_and_the_rest_applied(kube, installed):
+    """A memory request above its limit: the CRD allows it, the API server refuses the
+    Deployment. The condition names it, Ready turns False, observedGeneration stays,
+    a Warning Event says so, and what the same change asks of other objects lands."""
+    before = ready(kube)
+    kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=merge", "-p", json.dumps(
+        {"spec": {"wpsNodes": {"resources": {"requests": {"memory": "8Gi"},
+                                             "limits": {"memory": "4Gi"}}},
+                  "fileService": {"replicas": 3}}}))
+
+    def refused():
+        body = kube.get("gpc", CLUSTER)
+        return body if condition(body, "Reconciled").get("status") == "False" else None
+    body = wait_for(refused, 30, "Reconciled=False")
+    message = condition(body, "Reconciled")["message"]
+    assert f"Deployment {CLUSTER}-wps-node" in message and "memory limit" in message, message
+    assert condition(body, "Ready")["status"] == "False"
+    assert body["status"]["observedGeneration"] == before["metadata"]["generation"]
+    assert {c["observedGeneration"] for c in body["status"]["conditions"]} == {
+        before["metadata"]["generation"]}
+    assert kube.get("deployment", f"{CLUSTER}-file-service")["spec"]["replicas"] == 3
+    warnings = kube.items("events", NAMESPACE, "--field-selector",
+                          f"involvedObject.name={CLUSTER},type=Warning")
+    assert "ApplyRefused" in {e["reason"] for e in warnings}
+
+    kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=json", "-p", json.dumps(
+        [{"op": "replace", "path": "/spec/wpsNodes/resources/requests/memory",
+          "value": "2Gi"}]))
+    body = ready(kube)
+    assert body["status"]["observedGeneration"] == body["metadata"]["generation"]
+    assert condition(body, "Reconciled")["status"] == "True"
+
+
+def test_what_the_spec_no_longer_asks_for_is_pruned(kube, installed):
+    ready(kube)
+    patch = {"spec": {"gateway": {"ingress": {"enabled": True, "host": "wps.example.org"}}}}
+    kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=merge", "-p",
+                 json.dumps(patch))
+    wait_for(lambda: kube.get("ingress", f"{CLUSTER}-gateway"), 30, "Ingress made")
+    patch["spec"]["gateway"]["ingress"]["enabled"] = False
+    kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=merge", "-p",
+                 json.dumps(patch))
+    wait_for(lambda: kube.get("ingress", f"{CLUSTER}-gateway") is None, 30, "Ingress pruned")
+    # A rule of the CRD, checked by the API server itself (CEL).
+    refused = kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=merge", "-p",
+                           json.dumps({"spec": {"gateway": {"ingress": {"enabled": True,
+                                                                        "host": ""}}}}),
+                           check=False)
+    assert refused.returncode != 0
+    assert "ingress.host is required when the ingress is enabled" in refused.stderr
+
+
+def test_rbac_gives_the_operator_no_read_access_to_secrets(kube, installed):
+    who = f"system:serviceaccount:{NAMESPACE}:{OPERATOR_SA}"
+    for verb in ("get", "list", "watch"):
+        answer = kube.kubectl("auth", "can-i", verb, "secrets", "-A", "--as", who,
+                              check=False).stdout.strip()
+        assert answer == "no", (verb, answer)
+    assert kube.kubectl("auth", "can-i", "create", "secrets", "-n", NAMESPACE, "--as",
+                        who).stdout.strip() == "yes"
+    # Everything so far ran as that ServiceAccount, and nothing was forbidden.
+    assert "Forbidden" not in installed.output() and " 403" not in installed.output()
+
+
+def test_an_operator_restart_writes_nothing(kube, installed):
+    ready(kube)
+    time.sleep(RESYNC_SECONDS * 2)  # settled: the last status write is behind us
+    versions = {k: o["metadata"]["resourceVersion"] for k, o in owned(kube).items()}
+    versions["gpc"] = kube.get("gpc", CLUSTER)["metadata"]["resourceVersion"]
+    installed.stop()
+    installed.start()
+    time.sleep(RESYNC_SECONDS * 3)  # the resume and a few resyncs
+    after = {k: o["metadata"]["resourceVersion"] for k, o in owned(kube).items()}
+    after["gpc"] = kube.get("gpc", CLUSTER)["metadata"]["resourceVersion"]
+    assert after == versions
+
+
+def test_kubectl_explain_shows_the_descriptions(kube, installed):
+    text = kube.kubectl("explain", "gpc.spec.wpsNodes").stdout
+    assert "Number of WPS node pods." in text
+    assert "autoscaling" in text and "FIELDS:" in text
+    text = kube.kubectl("explain", "gpc.spec.wpsNodes.autoscaling.minReplicas").stdout
+    assert "Fewest WPS node pods the autoscaler keeps." in text
+
+
+def test_deletion_does_not_wait_for_the_operator(kube, installed):
+    """With the operator stopped, deleting the resource completes and the garbage
+    collector removes every child."""
+    installed.stop()
+    kube.kubectl("-n", NAMESPACE, "delete", "gpc", CLUSTER, "--timeout=60s")
+    wait_for(lambda: not owned(kube), 60, "children garbage-collected")
+    installed.start()
+
+
+def test_kubectl_apply_k_manifests_reaches_the_same_state(kube, installed):
+    """After the Helm release is gone, manifests/ (its own operator ServiceAccount and
+    the sample resource) makes the same objects."""
+    installed.stop()
+    kube.run("helm", "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait")
+    wait_for(lambda: not owned(kube), 60, "children garbage-collected")
+    kube.kubectl("apply", "-k", str(ROOT / "manifests"))
+    operator = Operator(kube, service_account="cloudgeo-operator").start()
+    try:
+        body = ready(kube, timeout=180)
+        assert body["status"]["readyNodes"] == 3  # the sample's replicas
+        kinds = {kind for kind, _ in owned(kube)}
+        assert {"Deployment", "StatefulSet", "Service", "ConfigMap"} <= kinds
+        assert ("StatefulSet", f"{CLUSTER}-consul") in owned(kube)
+    finally:
+        operator.stop()
+
+
+def previous_crd() -> tuple[str, str]:
+    """The CRD as the newest earlier commit that changed it had it: (commit, text)."""
+    path = "charts/cloudgeo/crds/geoprocessingclusters.cloudgeo.io.yaml"
+    current = (ROOT / path).read_text()
+    commits = subprocess.run(["git", "-C", str(ROOT), "log", "--format=%H", "--", path],
+                             capture_output=True, text=True, check=True).stdout.split()
+    for commit in commits:
+        text = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:{path}"],
+                              capture_output=True, text=True, check=True).stdout
+        if text != current:
+            return commit, text
+    return "HEAD", current
+
+
+def test_the_previous_crd_upgraded_in_place_keeps_resources_valid(kube, tmp_path):
+    commit, text = previous_crd()
+    crd = "geoprocessingclusters.cloudgeo.io"
+    kube.kubectl("delete", "gpc", "--all", "-A", "--timeout=60s")
+    kube.kubectl("delete", "crd", crd, "--timeout=60s")
+    old = tmp_path / "old-crd.yaml"
+    old.write_text(text)
+    kube.kubectl("apply", "--server-side", "-f", str(old))
+    kube.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    kube.kubectl("apply", "-f", str(ROOT / "manifests/geoprocessingcluster.yaml"))
+    kube.kubectl("apply", "--server-side", "--force-conflicts", "-f",
+                 str(ROOT / "charts/cloudgeo/crds" / f"{crd}.yaml"))
+    kube.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    # The existing resource reads, and is still admitted whole by the new schema.
+    body = kube.get("gpc", CLUSTER)
+    assert body is not None, f"resource made under {commit} is gone"
+    kube.kubectl("-n", NAMESPACE, "label", "gpc", CLUSTER, "upgraded=yes")
+    dry = kube.kubectl("apply", "--dry-run=server", "-f",
+                       str(ROOT / "manifests/geoprocessingcluster.yaml"))
+    assert "unchanged" in dry.stdout or "configured" in dry.stdout, dry.stdout

@@ -1,0 +1,120 @@
+"""Builds the control plane's binaries once per machine, into a cache outside the
+repository keyed by the pinned versions (tools/controlplane/go.mod, tools/helm/go.mod).
+
+A fresh machine pays the build once (about 15 minutes on 2 cores; `go` >= the modules'
+`go` line must be on PATH, and the Go module proxy reachable); later runs find the
+binaries. Set CLOUDGEO_CONTROLPLANE_CACHE to move the cache.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+TOOLS = ROOT / "tools"
+# Module path of each tool -> the binary's name in the cache.
+BINARIES = {
+    "controlplane": {"k8s.io/kubernetes/cmd/kube-apiserver": "kube-apiserver",
+                     "k8s.io/kubernetes/cmd/kube-controller-manager": "kube-controller-manager",
+                     "k8s.io/kubernetes/cmd/kube-scheduler": "kube-scheduler",
+                     "k8s.io/kubernetes/cmd/kubectl": "kubectl",
+                     "go.etcd.io/etcd/server/v3": "etcd"},
+    "helm": {"helm.sh/helm/v4/cmd/helm": "helm"},
+}
+
+
+class BuildFailed(RuntimeError):
+    """The binaries could not be built; the message says why."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    folder: Path
+
+    def __getattr__(self, name: str) -> str:
+        return str(self.folder / name.replace("_", "-"))
+
+
+def pinned_version(module: str, go_mod: Path) -> str:
+    """The version go.mod requires of `module`."""
+    match = re.search(rf"^\s*(?:require\s+)?{re.escape(module)} (v\S+)", go_mod.read_text(),
+                      re.MULTILINE)
+    if not match:
+        raise BuildFailed(f"{go_mod} does not require {module}")
+    return match.group(1)
+
+
+# Raised when the build's flags change, so the cache is built again.
+BUILD_REVISION = 2
+
+
+def version_flags(module: str) -> str:
+    """-ldflags: Kubernetes' binaries report their release (Helm checks a chart's
+    kubeVersion against it), as its own build (hack/lib/version.sh) sets it."""
+    if module != "controlplane":
+        return "-s -w"
+    release = pinned_version("k8s.io/kubernetes", TOOLS / "controlplane/go.mod")
+    major, minor = release.lstrip("v").split(".")[:2]
+    fields = {"gitVersion": release, "gitMajor": major, "gitMinor": minor,
+              "gitTreeState": "clean", "buildDate": "1970-01-01T00:00:00Z"}
+    return " ".join(["-s", "-w"] + [f"-X {package}.{name}={value}"
+                                    for package in ("k8s.io/component-base/version",
+                                                    "k8s.io/client-go/pkg/version")
+                                    for name, value in fields.items()])
+
+
+def cache_key() -> str:
+    plane, helm = TOOLS / "controlplane/go.mod", TOOLS / "helm/go.mod"
+    return (f"b{BUILD_REVISION}_kubernetes-{pinned_version('k8s.io/kubernetes', plane)}"
+            f"_etcd-{pinned_version('go.etcd.io/etcd/server/v3', plane)}"
+            f"_helm-{pinned_version('helm.sh/helm/v4', helm)}")
+
+
+def cache_root() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return Path(os.environ.get("CLOUDGEO_CONTROLPLANE_CACHE",
+                               default / "cloudgeo-controlplane"))
+
+
+def ensure_built() -> Binaries:
+    """The cached binaries, built first if they are missing (one build at a time)."""
+    folder = cache_root() / cache_key()
+    names = [name for tools in BINARIES.values() for name in tools.values()]
+    if all((folder / name).is_file() for name in names):
+        return Binaries(folder)
+    if shutil.which("go") is None:
+        raise BuildFailed("'go' is not on PATH: the control plane is built from Go modules "
+                          "(tools/controlplane); install Go >= 1.26")
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for module, tools in BINARIES.items():
+            missing = {path: name for path, name in tools.items()
+                       if not (folder / name).is_file()}
+            if missing:
+                _build(TOOLS / module, missing, folder)
+    return Binaries(folder)
+
+
+def _build(module: Path, tools: dict[str, str], folder: Path) -> None:
+    staging = folder / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    argv = ["go", "build", "-trimpath", f"-ldflags={version_flags(module.name)}",
+            "-o", f"{staging}/", *tools]
+    done = subprocess.run(argv, cwd=module, capture_output=True, text=True,
+                          env={**os.environ, "GOFLAGS": "-mod=readonly"})
+    if done.returncode != 0:
+        raise BuildFailed(f"{' '.join(argv)} in {module} failed:\n{done.stderr[-3000:]}")
+    for path, name in tools.items():
+        built = staging / path.rstrip("/").split("/")[-1]
+        if re.fullmatch(r"v\d+", built.name):  # go names a /vN module by the element before
+            built = staging / path.split("/")[-2]
+        built.rename(folder / name)
+    shutil.rmtree(staging, ignore_errors=True)
