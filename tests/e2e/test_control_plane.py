@@ -28,10 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import config
 
 from cloudgeo.localcluster.processes import ManagedProcess, free_port, health_is, wait_until
+from cloudgeo.operator.builders import ClusterView, build_all
 from tests.support.controlplane.build import ensure_built
+from tests.support.controlplane.crds import crd_file
 from tests.support.controlplane.node_agent import NodeAgent
 from tests.support.controlplane.server import ControlPlane
 
@@ -131,6 +134,7 @@ class Operator:
         port = free_port()
         env = {**os.environ, "KUBECONFIG": str(kubeconfig),
                "CLOUDGEO_OPERATOR_STATUS_INTERVAL": str(RESYNC_SECONDS),
+               "CLOUDGEO_OPERATOR_ABSENT_KIND_RECHECK": str(RESYNC_SECONDS),
                "CLOUDGEO_OPERATOR_LIVENESS_URL": f"http://127.0.0.1:{port}/healthz"}
         self.process = ManagedProcess("operator", [sys.executable, "-m", "cloudgeo.operator"],
                                       self.log, env=env).start()
@@ -286,6 +290,92 @@ def test_kubectl_explain_shows_the_descriptions(kube, installed):
     assert "autoscaling" in text and "FIELDS:" in text
     text = kube.kubectl("explain", "gpc.spec.wpsNodes.autoscaling.minReplicas").stdout
     assert "Fewest WPS node pods the autoscaler keeps." in text
+
+
+def contained(wanted, found) -> bool:
+    """Whether `found` has every field of `wanted` with its value (the server may add
+    defaults, but dropped or changed nothing)."""
+    if isinstance(wanted, dict):
+        return isinstance(found, dict) and all(k in found and contained(v, found[k])
+                                               for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return (isinstance(found, list) and len(wanted) == len(found)
+                and all(contained(w, f) for w, f in zip(wanted, found, strict=True)))
+    return wanted == found
+
+
+def install_crds(kube: Kube, *names: str) -> None:
+    for name in names:
+        kube.kubectl("apply", "--server-side", "-f", str(crd_file(name)))
+        kube.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+
+
+QUEUE_SCALING = {"enabled": True, "minReplicas": 2, "maxReplicas": 9,
+                 "queue": {"enabled": True, "targetQueueLength": 5}}
+
+
+def test_queue_autoscaling_is_admitted_by_kedas_own_crds(kube, installed):
+    """Before KEDA is installed the status names what is missing and the rest stays
+    applied; with KEDA's CRDs (from its Go module) the ScaledObject and its
+    TriggerAuthentication are admitted whole, and switched off they are pruned. KEDA's
+    own controller does not run here: nothing scales, the objects are only admitted."""
+    ready(kube)
+    kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=merge", "-p", json.dumps(
+        {"spec": {"wpsNodes": {"autoscaling": QUEUE_SCALING}}}))
+
+    def refused():
+        body = kube.get("gpc", CLUSTER)
+        return body if condition(body, "Reconciled").get("status") == "False" else None
+    message = condition(wait_for(refused, 30, "Reconciled=False"), "Reconciled")["message"]
+    assert "ScaledObject geo-wps-node" in message and "not installed" in message, message
+    assert kube.get("deployment", f"{CLUSTER}-wps-node")["status"]["readyReplicas"] == 2
+
+    install_crds(kube, "scaledobjects.keda.sh", "triggerauthentications.keda.sh")
+    body = ready(kube, timeout=60)
+    built = {(o["kind"], o["metadata"]["name"]): o for o in build_all(ClusterView.of(body))}
+    for kind, name in (("ScaledObject", f"{CLUSTER}-wps-node"),
+                       ("TriggerAuthentication", f"{CLUSTER}-job-queue")):
+        served = kube.get(kind, name)
+        assert served is not None and contained(built[kind, name]["spec"], served["spec"]), \
+            (built[kind, name]["spec"], served and served["spec"])
+    assert kube.get("hpa", f"{CLUSTER}-wps-node") is None  # KEDA makes its own
+
+    kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=json", "-p", json.dumps(
+        [{"op": "replace", "path": "/spec/wpsNodes/autoscaling/queue/enabled",
+          "value": False}]))
+    wait_for(lambda: kube.get("scaledobject", f"{CLUSTER}-wps-node") is None
+             and kube.get("triggerauthentication", f"{CLUSTER}-job-queue") is None
+             and kube.get("hpa", f"{CLUSTER}-wps-node"), 30, "KEDA's objects pruned, HPA made")
+    kube.kubectl("-n", NAMESPACE, "patch", "gpc", CLUSTER, "--type=json", "-p", json.dumps(
+        [{"op": "remove", "path": "/spec/wpsNodes/autoscaling"}]))
+    wait_for(lambda: kube.get("hpa", f"{CLUSTER}-wps-node") is None, 30, "HPA pruned")
+    ready(kube)
+
+
+def test_the_service_monitor_is_admitted_and_selects_the_metrics_services(kube, installed):
+    """The chart's ServiceMonitor against prometheus-operator's CRD, strictly validated;
+    its selector finds the Services the operator made, with the ports it scrapes."""
+    ready(kube)
+    install_crds(kube, "servicemonitors.monitoring.coreos.com")
+    rendered = kube.run("helm", "template", RELEASE, str(ROOT / "charts/cloudgeo"),
+                        "--namespace", NAMESPACE, "--set", "serviceMonitor.enabled=true",
+                        "--show-only", "templates/servicemonitor.yaml").stdout
+    path = kube.folder / "servicemonitor.yaml"
+    path.write_text(rendered)
+    kube.kubectl("apply", "--server-side", "--validate=strict", "-f", str(path))
+    monitor = kube.get("servicemonitor", f"{RELEASE}-cloudgeo")
+    assert contained(yaml.safe_load(rendered)["spec"], monitor["spec"])
+    selector = monitor["spec"]["selector"]
+    labels = [f"{k}={v}" for k, v in selector["matchLabels"].items()]
+    labels += [f"{e['key']} in ({','.join(e['values'])})"
+               for e in selector["matchExpressions"]]
+    services = kube.items("services", NAMESPACE, "-l", ",".join(labels))
+    ports = {s["metadata"]["name"]: {p.get("name") for p in s["spec"]["ports"]}
+             for s in services}
+    assert set(ports) == {f"{CLUSTER}-{c}" for c in ("wps-node", "file-service", "gateway")}
+    scraped = {e["port"] for e in monitor["spec"]["endpoints"]}
+    assert all(names & scraped for names in ports.values()), ports
+    kube.kubectl("delete", "-f", str(path))
 
 
 def test_deletion_does_not_wait_for_the_operator(kube, installed):

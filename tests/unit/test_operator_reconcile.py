@@ -62,6 +62,24 @@ def test_objects_of_another_cluster_are_never_pruned():
     assert ("Ingress", "gis", "other-gateway") in api.objects and not api.deleted
 
 
+def test_what_keda_makes_from_the_scaled_object_is_never_pruned():
+    api = ApiServerDouble()
+    queue = {"wpsNodes": {"autoscaling": {"enabled": True, "queue": {"enabled": True}}}}
+    reconcile(resource(queue), api)
+    assert ("ScaledObject", "gis", "geo-wps-node") in api.objects
+    # KEDA's HorizontalPodAutoscaler carries the ScaledObject's labels, owner KEDA's.
+    labels = api.objects[("ScaledObject", "gis", "geo-wps-node")]["metadata"]["labels"]
+    api.objects[("HorizontalPodAutoscaler", "gis", "keda-hpa-geo-wps-node")] = {
+        "kind": "HorizontalPodAutoscaler", "metadata": {
+            "name": "keda-hpa-geo-wps-node", "namespace": "gis", "labels": labels,
+            "ownerReferences": [{"kind": "ScaledObject", "uid": "keda-made"}]}}
+    reconcile(resource(queue, generation=2), api)
+    assert not api.deleted
+    reconcile(resource({"wpsNodes": {"autoscaling": {"enabled": True}}}, generation=3), api)
+    assert sorted(api.deleted) == [("ScaledObject", "geo-wps-node"),
+                                   ("TriggerAuthentication", "geo-job-queue")]
+
+
 def ready(obj: dict, replicas: int | None = None) -> None:
     want = obj["spec"].get("replicas", 1) if replicas is None else replicas
     obj["metadata"]["generation"] = 1

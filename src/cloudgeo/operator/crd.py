@@ -107,7 +107,25 @@ def wps_nodes_schema() -> dict:
         "targetCPUUtilizationPercentage": _int(70, 1, 100, doc="Average CPU use, in percent "
                                                                "of the pods' requests, the "
                                                                "autoscaler aims at."),
-    }, "A HorizontalPodAutoscaler on the scale subresource of this resource.",
+        "scaleDownStabilizationSeconds": _int(300, 0, 3600, doc=(
+            "How long the wish for fewer pods must hold before the autoscaler removes one "
+            "(the scale-down cooldown; a short dip in the queue keeps the nodes).")),
+        "queue": _object({
+            "enabled": {"type": "boolean", "default": False,
+                        "description": "Scale on the job queue as well as on CPU: a KEDA "
+                                       "ScaledObject (KEDA must be installed) replaces the "
+                                       "HorizontalPodAutoscaler."},
+            "targetQueueLength": _int(4, 1, doc="Jobs waiting in the queue per WPS node pod "
+                                                "the autoscaler aims at (KEDA's redis "
+                                                "listLength)."),
+            "activationQueueLength": _int(0, 0, doc="Queued jobs above which the queue "
+                                                    "trigger counts at all (KEDA's "
+                                                    "activationListLength)."),
+            "pollingIntervalSeconds": _int(15, 1, 3600, doc="How often KEDA reads the queue "
+                                                            "length."),
+        }, "Autoscaling on the length of the job queue in Redis (KEDA)."),
+    }, "Autoscaling of the WPS nodes on the scale subresource of this resource: a "
+       "HorizontalPodAutoscaler on CPU, or a KEDA ScaledObject on the queue and CPU.",
         **{"x-kubernetes-validations": [{"rule": "!has(self.minReplicas) || "
                                                  "!has(self.maxReplicas) || "
                                                  "self.minReplicas <= self.maxReplicas",

@@ -39,7 +39,7 @@ OWNED = {"app.kubernetes.io/managed-by": MANAGED_BY}
 
 @functools.cache
 def api() -> KubeApi:
-    return KubeApi(SETTINGS.field_manager)
+    return KubeApi(SETTINGS.field_manager, absent_kind_recheck=SETTINGS.absent_kind_recheck)
 
 
 def sync(resource: dict[str, Any]) -> None:

@@ -36,6 +36,9 @@ RULES: list[dict[str, Any]] = [
      "verbs": ["get", "list", "create", "patch", "delete"]},
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses", "networkpolicies"],
      "verbs": ["get", "list", "create", "patch", "delete"]},
+    # Autoscaling on the job queue, where KEDA is installed.
+    {"apiGroups": ["keda.sh"], "resources": ["scaledobjects", "triggerauthentications"],
+     "verbs": ["get", "list", "create", "patch", "delete"]},
 ]
 
 

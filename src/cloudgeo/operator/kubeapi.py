@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,8 @@ def _server_message(exc: Exception) -> str:
 
 class KubeApi:
     def __init__(self, field_manager: str, api_client=None,
-                 discovery_cache: str | None = None) -> None:
+                 discovery_cache: str | None = None, absent_kind_recheck: float = 60.0
+                 ) -> None:
         from kubernetes import client, config, dynamic
 
         if api_client is None:
@@ -34,19 +36,44 @@ class KubeApi:
             api_client = client.ApiClient()
         self.dynamic = dynamic.DynamicClient(api_client, cache_file=discovery_cache)
         self.field_manager = field_manager
+        self.absent_kind_recheck = absent_kind_recheck
+        self._absent_since: dict[tuple[str, str], float] = {}
 
     def _resource(self, api_version: str, kind: str):
         return self.dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def _served(self, api_version: str, kind: str) -> bool:
+        """Whether the server has the kind (KEDA's, for one, only where KEDA is installed).
+        A miss makes the client discover every API group again, so an absent kind is
+        looked up again only every `absent_kind_recheck` seconds, not on every reconcile."""
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        since = self._absent_since.get((api_version, kind))
+        if since is not None and time.monotonic() - since < self.absent_kind_recheck:
+            return False
+        try:
+            self._resource(api_version, kind)
+        except ResourceNotFoundError:
+            self._absent_since[api_version, kind] = time.monotonic()
+            return False
+        self._absent_since.pop((api_version, kind), None)
+        return True
 
     def apply(self, obj: dict[str, Any]) -> None:
         """Server-side apply: the operator owns the fields it sets, and only those (and
         takes them back from whoever changed them: `kubectl scale` of a child)."""
         from kubernetes.dynamic.exceptions import DynamicApiError
 
+        if not self._served(obj["apiVersion"], obj["kind"]):
+            raise Refused(obj["kind"], obj["metadata"]["name"],
+                          f"the API server does not serve {obj['apiVersion']} {obj['kind']} "
+                          "(its CustomResourceDefinition is not installed)")
         try:
+            # Strict: a field the server would drop is a builder's bug, not to be hidden.
             self._resource(obj["apiVersion"], obj["kind"]).server_side_apply(
                 body=obj, namespace=obj["metadata"].get("namespace"),
-                field_manager=self.field_manager, force_conflicts=True)
+                field_manager=self.field_manager, force_conflicts=True,
+                query_params=[("fieldValidation", "Strict")])
         except DynamicApiError as exc:
             if exc.status in REFUSING:
                 raise Refused(obj["kind"], obj["metadata"]["name"],
@@ -76,7 +103,10 @@ class KubeApi:
 
     def list(self, api_version: str, kind: str, namespace: str | None,
              selector: str = "") -> list[dict[str, Any]]:
-        """Objects of a kind in a namespace (every namespace when None)."""
+        """Objects of a kind in a namespace (every namespace when None); none of a kind
+        the server does not serve."""
+        if not self._served(api_version, kind):
+            return []
         found = self._resource(api_version, kind).get(namespace=namespace,
                                                       label_selector=selector)
         return [{"apiVersion": api_version, "kind": kind, **item.to_dict()}

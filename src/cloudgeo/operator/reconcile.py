@@ -20,7 +20,8 @@ from cloudgeo.operator.builders.settings import generated_secrets
 API_VERSIONS = {"Ingress": "networking.k8s.io/v1", "HorizontalPodAutoscaler": "autoscaling/v2",
                 "PodDisruptionBudget": "policy/v1", "StatefulSet": "apps/v1",
                 "Deployment": "apps/v1", "Service": "v1",
-                "NetworkPolicy": "networking.k8s.io/v1"}
+                "NetworkPolicy": "networking.k8s.io/v1", "ScaledObject": "keda.sh/v1alpha1",
+                "TriggerAuthentication": "keda.sh/v1alpha1"}
 
 
 class Refused(Exception):
@@ -48,11 +49,20 @@ def owned_selector(cluster: ClusterView) -> str:
             f"app.kubernetes.io/managed-by={MANAGED_BY}")
 
 
-def stale(existing: list[dict[str, Any]], desired: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def owned_by(obj: dict[str, Any], cluster: ClusterView) -> bool:
+    """Made for this cluster by the operator: labels alone are not enough, KEDA copies a
+    ScaledObject's labels onto the HorizontalPodAutoscaler it makes (owned by it)."""
+    owners = obj["metadata"].get("ownerReferences") or []
+    return not cluster.uid or any(ref.get("uid") == cluster.uid for ref in owners)
+
+
+def stale(existing: list[dict[str, Any]], desired: list[dict[str, Any]],
+          cluster: ClusterView) -> list[tuple[str, str]]:
     """Objects the operator made earlier that the spec no longer asks for (an Ingress
     switched off, MinIO after a move to external S3...)."""
     wanted = {key(obj) for obj in desired}
-    return sorted(key(obj) for obj in existing if key(obj) not in wanted)
+    return sorted(key(obj) for obj in existing
+                  if key(obj) not in wanted and owned_by(obj, cluster))
 
 
 def reconcile(resource: dict[str, Any], api: Api) -> list[str]:
@@ -73,7 +83,7 @@ def reconcile(resource: dict[str, Any], api: Api) -> list[str]:
     existing = [obj for kind in OPTIONAL_KINDS
                 for obj in api.list(API_VERSIONS[kind], kind, cluster.namespace,
                                     owned_selector(cluster))]
-    for kind, name in stale(existing, desired):
+    for kind, name in stale(existing, desired, cluster):
         api.delete(API_VERSIONS[kind], kind, name, cluster.namespace)
     return refused
 

@@ -7,6 +7,9 @@
 |                                   |                    | resource (drift put back, status)    |
 | CLOUDGEO_OPERATOR_NAMESPACES      | (all)              | comma-separated namespaces to watch  |
 | CLOUDGEO_OPERATOR_LIVENESS_URL    | http://0.0.0.0:8080/healthz | kopf's liveness endpoint    |
+| CLOUDGEO_OPERATOR_ABSENT_KIND_RECHECK | 60             | seconds before a kind the API server |
+|                                   |                    | did not serve (KEDA's) is looked up  |
+|                                   |                    | again                                |
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class OperatorSettings:
     status_interval: float = 10.0
     namespaces: tuple[str, ...] = ()
     liveness_url: str = "http://0.0.0.0:8080/healthz"
+    absent_kind_recheck: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -35,4 +39,6 @@ class OperatorSettings:
                                       cls.status_interval),
             namespaces=tuple(s.strip() for s in spaces.split(",") if s.strip()),
             liveness_url=env_str(env, "CLOUDGEO_OPERATOR_LIVENESS_URL", cls.liveness_url),
+            absent_kind_recheck=env_float(env, "CLOUDGEO_OPERATOR_ABSENT_KIND_RECHECK",
+                                          cls.absent_kind_recheck),
         )

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudgeo.operator.builders.autoscaling import (
+    node_autoscaler,
+    node_scaled_object,
+    node_trigger_authentication,
+)
 from cloudgeo.operator.builders.common import ClusterView
 from cloudgeo.operator.builders.fileservice import file_service_deployment, file_service_service
 from cloudgeo.operator.builders.gateway import (
@@ -14,7 +19,6 @@ from cloudgeo.operator.builders.gateway import (
 )
 from cloudgeo.operator.builders.network import network_policies
 from cloudgeo.operator.builders.nodes import (
-    node_autoscaler,
     node_deployment,
     node_disruption_budget,
     node_service,
@@ -26,7 +30,7 @@ __all__ = ["OPTIONAL_KINDS", "ClusterView", "build_all"]
 
 # Kinds that come and go with the spec (pruned by the operator when no longer built).
 OPTIONAL_KINDS = ("Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "StatefulSet",
-                  "Service", "NetworkPolicy")
+                  "Service", "NetworkPolicy", "ScaledObject", "TriggerAuthentication")
 
 
 def build_all(cluster: ClusterView) -> list[dict[str, Any]]:
@@ -36,7 +40,8 @@ def build_all(cluster: ClusterView) -> list[dict[str, Any]]:
         *redis_objects(cluster), *minio_objects(cluster), *consul_objects(cluster),
         file_service_deployment(cluster), file_service_service(cluster),
         node_deployment(cluster), node_service(cluster), node_disruption_budget(cluster),
-        node_autoscaler(cluster),
+        node_autoscaler(cluster), node_trigger_authentication(cluster),
+        node_scaled_object(cluster),
         gateway_deployment(cluster), gateway_service(cluster), gateway_ingress(cluster),
         *network_policies(cluster),
     ]

@@ -1,4 +1,4 @@
-"""The WPS nodes: Deployment, metrics Service, PodDisruptionBudget, HorizontalPodAutoscaler."""
+"""The WPS nodes: Deployment, metrics Service, PodDisruptionBudget (autoscaling.py scales them)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from cloudgeo.operator.builders.common import (
     service,
 )
 from cloudgeo.operator.builders.settings import service_env, settings_stamp
-from cloudgeo.operator.crd import API_VERSION, KIND
 
 COMPONENT = "wps-node"
 STATE_DIR = "/var/lib/cloudgeo"
@@ -98,22 +97,3 @@ def node_disruption_budget(cluster: ClusterView) -> dict[str, Any] | None:
             "metadata": metadata(cluster, COMPONENT),
             "spec": {"minAvailable": nodes["podDisruptionBudget"]["minAvailable"],
                      "selector": {"matchLabels": selector_labels(cluster, COMPONENT)}}}
-
-
-def node_autoscaler(cluster: ClusterView) -> dict[str, Any] | None:
-    """Scales the GeoProcessingCluster itself (its scale subresource), so the operator and
-    the autoscaler never fight over the Deployment's replicas."""
-    scaling = cluster.spec["wpsNodes"]["autoscaling"]
-    if not scaling["enabled"]:
-        return None
-    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-            "metadata": metadata(cluster, COMPONENT),
-            "spec": {"scaleTargetRef": {"apiVersion": API_VERSION, "kind": KIND,
-                                        "name": cluster.name},
-                     "minReplicas": scaling["minReplicas"],
-                     "maxReplicas": scaling["maxReplicas"],
-                     "metrics": [{"type": "Resource", "resource": {
-                         "name": "cpu", "target": {
-                             "type": "Utilization",
-                             "averageUtilization": scaling[
-                                 "targetCPUUtilizationPercentage"]}}}]}}
