@@ -40,8 +40,15 @@ def test_process_list_pages_and_descriptions(wps_node):
     assert described["inputs"]["INPUT"]["minOccurs"] == 1
     assert described["inputs"]["DISTANCE"]["schema"]["type"] == "number"
     assert "Square" in described["inputs"]["END_CAP_STYLE"]["schema"]["oneOf"][0]["enum"]
-    r = requests.get(f"{api(wps_node)}/processes", params={"limit": "lots"}, timeout=10)
-    assert r.status_code == 400 and "limit" in r.json()["detail"]
+    for bad in ({"limit": "lots"}, {"limit": "0"}, {"offset": "-1"}):
+        r = requests.get(f"{api(wps_node)}/processes", params=bad, timeout=10)
+        assert r.status_code == 400 and next(iter(bad)) in r.json()["detail"], (bad, r.text)
+    # Above the maximum: the maximum is served, and the links say so.
+    whole = requests.get(f"{api(wps_node)}/processes", params={"limit": 10000},
+                         timeout=10).json()
+    assert len(whole["processes"]) == min(PUBLISHED_BY_DEFAULT, 1000)
+    (self_link,) = [link["href"] for link in whole["links"] if link["rel"] == "self"]
+    assert "limit=1000" in self_link
 
 
 def test_unknown_process_and_job_are_rfc7807(wps_node):

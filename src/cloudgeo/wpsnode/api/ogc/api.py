@@ -29,10 +29,19 @@ def base_url() -> str:
 
 
 def _limit(default: int) -> int:
+    """The page size asked for; above the maximum, the maximum (OGC API practice: serve
+    what the server can, the `limit` in the links says what was served)."""
     raw = request.args.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(400, f"'limit' must be a whole number from 1 to {MAX_LIMIT}, "
-                            f"not {raw!r}", field="limit")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ApiError(400, f"'limit' must be a whole number of at least 1, not {raw!r}",
+                       field="limit")
+    return min(int(raw), MAX_LIMIT)
+
+
+def _offset() -> int:
+    raw = request.args.get("offset", "0")
+    if not raw.isdigit():
+        raise ApiError(400, f"'offset' must be a whole number, not {raw!r}", field="offset")
     return int(raw)
 
 
@@ -71,8 +80,7 @@ def blueprint(service) -> Blueprint:
     @api.get("/processes")
     def processes():
         limit = _limit(MAX_LIMIT)
-        offset = request.args.get("offset", "0")
-        start = int(offset) if offset.isdigit() else 0
+        start = _offset()
         every = list(service.catalog.processes.values())
         page = every[start:start + limit]
         base = base_url()
