@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import email.parser
 import time
 
+import redis
 import requests
 from owslib.ogcapi.processes import Processes
 
+from cloudgeo.wpsnode.jobs.store import INDEX
 from tests.integration.test_wps_async import GRID
 from tests.support.wps import PUBLISHED_BY_DEFAULT, download, vector_summary
 
@@ -123,3 +126,88 @@ def test_owslib_ogc_api_processes_client(wps_node, samples):
     result = client.execute("native:buffer", {"INPUT": {"href": samples["points"]},
                                               "DISTANCE": 5})
     assert result["OUTPUT"]["href"].endswith(".gpkg")
+
+
+RESULTS_REL = "http://www.opengis.net/def/rel/ogc/1.0/results"
+GEOJSON_BY_VALUE = {"format": {"mediaType": "application/geo+json"},
+                    "transmissionMode": "value"}
+
+
+def execute(node, process: str, body: dict, **headers: str) -> requests.Response:
+    return requests.post(f"{api(node)}/processes/{process}/execution", json=body,
+                         headers=headers, timeout=120)
+
+
+def test_outputs_by_value_and_by_reference_in_document_and_raw(wps_node, samples):
+    inputs = {"INPUT": {"href": samples["points"]}, "DISTANCE": 10}
+    r = execute(wps_node, "native:buffer", {"inputs": inputs,
+                                            "outputs": {"OUTPUT": GEOJSON_BY_VALUE}})
+    assert r.status_code == 200, r.text
+    inline = r.json()["OUTPUT"]
+    assert inline["mediaType"] == "application/geo+json"
+    assert len(inline["value"]["features"]) == 10
+    # Raw, one output by value: the body is the file, with its media type.
+    r = execute(wps_node, "native:buffer", {"inputs": inputs, "response": "raw",
+                                            "outputs": {"OUTPUT": GEOJSON_BY_VALUE}},
+                Prefer="wait")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/geo+json"
+    assert len(r.json()["features"]) == 10 and r.headers["Preference-Applied"] == "wait"
+    # Raw, by reference (a file's default): no body, a Link header to the file.
+    r = execute(wps_node, "native:buffer", {"inputs": inputs, "response": "raw"})
+    assert r.status_code == 204 and not r.content, r.text
+    assert vector_summary(download(r.links[RESULTS_REL]["url"]))[0] == 10
+
+
+def multipart(response: requests.Response) -> dict[str, email.message.Message]:
+    header = f"Content-Type: {response.headers['Content-Type']}\r\n\r\n".encode()
+    message = email.parser.BytesParser().parsebytes(header + response.content)
+    assert message.is_multipart()
+    return {part["Content-ID"]: part for part in message.get_payload()}
+
+
+def test_output_selection_and_several_raw_outputs_as_multipart(wps_node, samples):
+    inputs = {"INPUT_LAYER": {"href": samples["points"]}, "FIELD_NAME": "id"}
+    r = execute(wps_node, "qgis:basicstatisticsforfields",
+                {"inputs": inputs, "outputs": {"COUNT": {}, "MEAN": {}}})
+    assert r.status_code == 200 and r.json() == {"COUNT": 10, "MEAN": 4.5}, r.text
+    r = execute(wps_node, "qgis:basicstatisticsforfields", {
+        "inputs": inputs, "response": "raw",
+        "outputs": {"COUNT": {}, "OUTPUT_HTML_FILE": {"transmissionMode": "value"}}})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("multipart/related")
+    parts = multipart(r)
+    assert set(parts) == {"<COUNT>", "<OUTPUT_HTML_FILE>"}
+    assert float(parts["<COUNT>"].get_payload()) == 10
+    assert parts["<OUTPUT_HTML_FILE>"].get_content_type() == "text/html"
+    assert "4.5" in parts["<OUTPUT_HTML_FILE>"].get_payload(decode=True).decode()
+
+
+def test_async_results_answer_as_the_execute_request_asked(wps_node, samples):
+    r = execute(wps_node, "native:buffer", {
+        "inputs": {"INPUT": {"href": samples["points"]}}, "response": "raw",
+        "outputs": {"OUTPUT": GEOJSON_BY_VALUE}}, Prefer="respond-async")
+    assert r.status_code == 201, r.text
+    location = r.headers["Location"]
+    deadline = time.monotonic() + 60
+    while requests.get(location, timeout=10).json()["status"] != "successful":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    r = requests.get(f"{location}/results", timeout=30)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/geo+json"
+    assert len(r.json()["features"]) == 10
+
+
+def test_a_bad_delivery_request_is_refused_and_queues_nothing(wps_node, samples,
+                                                              redis_server):
+    jobs = redis.Redis.from_url(redis_server.url)
+    before = jobs.zcard(INDEX)
+    inputs = {"INPUT": {"href": samples["points"]}}
+    for body, field in (({"response": "xml"}, "response"),
+                        ({"outputs": {"NOPE": {}}}, "outputs.NOPE"),
+                        ({"outputs": {"OUTPUT": {"transmissionMode": "inline"}}},
+                         "outputs.OUTPUT.transmissionMode"),
+                        ({"outputs": [{"id": "OUTPUT"}]}, "outputs")):
+        r = execute(wps_node, "native:buffer", {"inputs": inputs, **body})
+        assert r.status_code == 400, (body, r.text)
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert field in r.json()["detail"], (field, r.json())
+    assert jobs.zcard(INDEX) == before

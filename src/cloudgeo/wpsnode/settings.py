@@ -39,6 +39,10 @@ CLOUDGEO_WPS_MAX_UNZIPPED_SIZE (default 4294967296)
 CLOUDGEO_WPS_INPUT_CACHE_ENTRIES / _INPUT_CACHE_BYTES (default 8 / 268435456)
     feature-source inputs from the file service kept fetched and opened per QGIS
     worker (cloudgeo.wpsnode.inputs.cache); 0 entries turns the cache off
+CLOUDGEO_WPS_MAX_INLINE_OUTPUT (default 16777216)
+    the largest stored file the OGC API puts inside a JSON results document when an
+    output is asked for by value (larger: ask for it by reference or as a raw response,
+    which streams it)
 CLOUDGEO_WPS_CATALOG (default <state dir>/catalog.json)
     the process descriptions, made from QGIS at first start when missing
 CLOUDGEO_WPS_QUEUE (default cloudgeo.jobs)
@@ -106,6 +110,7 @@ class WpsSettings:
     max_unzipped_size: int = 4 * GIB
     input_cache_entries: int = 8
     input_cache_bytes: int = 256 * 1024 * 1024
+    max_inline_output: int = 16 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WpsSettings:
@@ -145,6 +150,8 @@ class WpsSettings:
                                         d.input_cache_entries, minimum=0),
             input_cache_bytes=env_int(env, "CLOUDGEO_WPS_INPUT_CACHE_BYTES",
                                       d.input_cache_bytes, minimum=0),
+            max_inline_output=env_int(env, "CLOUDGEO_WPS_MAX_INLINE_OUTPUT",
+                                      d.max_inline_output, minimum=0),
             catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
             queue=env_str(env, "CLOUDGEO_WPS_QUEUE", d.queue),
             max_queued=env_int(env, "CLOUDGEO_WPS_MAX_QUEUED", d.max_queued, minimum=1),

@@ -51,6 +51,7 @@ class JobRecord:
     output: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
     owner: str | None = None  # the authenticated caller who submitted it
+    delivery: dict[str, Any] = field(default_factory=dict)  # OGC API: how results go back
 
     def to_fields(self) -> dict[str, Any]:
         return asdict(self)

@@ -67,7 +67,8 @@ class JobService:
                                 f"{self.settings.max_queued}); try again later",
                            headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
 
-    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
+    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync",
+               delivery: dict | None = None) -> JobRecord:
         process = self.catalog.get(identifier)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
         self.admit()
@@ -76,7 +77,7 @@ class JobService:
                            inputs=inputs or {}, submittedTo=self.settings.node_id,
                            timeLimit=self.settings.job_time_limit, message="queued",
                            queue=self.settings.queue,
-                           owner=CURRENT.get().user)
+                           owner=CURRENT.get().user, delivery=delivery or {})
         self.jobs.create(record)
         self._enqueue(record)
         return record

@@ -6,6 +6,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc import shapes
+from cloudgeo.wpsnode.api.ogc.execution import Delivery, parse_delivery
+from cloudgeo.wpsnode.api.ogc.results import results_response
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.record import FINISHED, SUCCEEDED
 
@@ -98,9 +100,13 @@ def blueprint(service) -> Blueprint:
         return jsonify(shapes.process_description(service.catalog.get(process_id),
                                                   base_url()))
 
+    def results(record) -> Response:
+        return results_response(record, Delivery.from_fields(record.delivery), service.store,
+                                service.settings.max_inline_output)
+
     @api.post("/processes/<path:process_id>/execution")
     def execute(process_id: str):
-        service.catalog.get(process_id)
+        process = service.catalog.get(process_id)
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON execute request with 'inputs'",
@@ -108,10 +114,12 @@ def blueprint(service) -> Blueprint:
         inputs = body.get("inputs") or {}
         if not isinstance(inputs, dict):
             raise ApiError(400, "'inputs' must be an object", field="inputs")
-        prefer_async = "respond-async" in request.headers.get("Prefer", "")
+        delivery = parse_delivery(body, process)
+        prefer = request.headers.get("Prefer", "")
+        prefer_async = "respond-async" in prefer
         record = service.submit(process_id, shapes.seed_inputs(inputs),
-                                shapes.seed_outputs(body.get("outputs")),
-                                "async" if prefer_async else "sync")
+                                shapes.seed_outputs(body.get("outputs"), process),
+                                "async" if prefer_async else "sync", delivery.to_fields())
         base = base_url()
         if prefer_async:
             response = jsonify(shapes.status_info(record, base))
@@ -125,8 +133,10 @@ def blueprint(service) -> Blueprint:
                 "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
                 "execution-failed", "Execution failed", 500 if final.failure != "input"
                 else 400, final.message, {"Location": f"{base}/jobs/{final.jobId}"})
-        response = jsonify(shapes.results(final))
+        response = results(final)
         response.headers["Location"] = f"{base}/jobs/{final.jobId}"
+        if "wait" in prefer:
+            response.headers["Preference-Applied"] = "wait"
         return response
 
     @api.get("/jobs")
@@ -160,7 +170,7 @@ def blueprint(service) -> Blueprint:
     def job_results(job_id: str):
         record = service.require(job_id)
         if record.status == SUCCEEDED:
-            return jsonify(shapes.results(record))
+            return results(record)
         if record.status in FINISHED:
             return problem_response("http://www.opengis.net/def/exceptions/ogcapi-processes-1"
                                     "/1.0/execution-failed", "Job failed", 500,

@@ -134,15 +134,21 @@ def seed_inputs(ogc_inputs: dict[str, Any]) -> dict[str, Any]:
             for name, value in ogc_inputs.items()}
 
 
-def seed_outputs(ogc_outputs: dict[str, Any] | None) -> dict[str, Any]:
-    """OGC output requests ({"format": {"mediaType": ...}}) as our format choices."""
+def seed_outputs(ogc_outputs: dict[str, Any] | None,
+                 process: dict[str, Any]) -> dict[str, Any]:
+    """OGC output requests ({"format": {"mediaType": ...}}) of file outputs as our format
+    choices; a file output named without a format is made in its first format (an
+    optional one is made only when asked for)."""
     from cloudgeo.wpsnode.api.formats import FORMAT_BY_MIME
 
+    files = {d["name"] for d in process.get("destinations", [])}
     chosen = {}
     for name, request in (ogc_outputs or {}).items():
         media = ((request or {}).get("format") or {}).get("mediaType")
         if media:
             chosen[name] = {"format": FORMAT_BY_MIME.get(media.lower(), media)}
+        elif name in files:
+            chosen[name] = {}
     return chosen
 
 
@@ -164,14 +170,3 @@ def status_info(record: JobRecord, base: str) -> dict[str, Any]:
             "created": _iso(record.created), "started": _iso(record.started),
             "finished": _iso(record.finished), "updated": _iso(updated),
             "progress": record.percentCompleted, "links": links}
-
-
-def results(record: JobRecord) -> dict[str, Any]:
-    """The results document: file outputs as links, literals as values."""
-    document = {}
-    for name, value in record.output.items():
-        if isinstance(value, str) and "/api/file/retrieve/" in value:
-            document[name] = {"href": value, "type": mime_for(value.rsplit(".", 1)[-1])}
-        else:
-            document[name] = value
-    return document

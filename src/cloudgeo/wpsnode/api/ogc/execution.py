@@ -1,0 +1,124 @@
+"""What an OGC API – Processes 1.0 execute request asks to get back, and how each output
+is delivered: pure.
+
+`response` is `document` (a JSON results document, the default) or `raw` (the output
+itself: one by value is the body, by reference a Link header, several a multipart
+body); `outputs` selects outputs (only those come back) and says per output
+`transmissionMode: value | reference`. Files default to reference, literals to value.
+The request is kept with the job (`Delivery.to_fields`), so `/jobs/{id}/results` of an
+async job answers as the execute request asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloudgeo.common.envelope import ApiError
+from cloudgeo.wpsnode.api.formats import mime_for
+
+RESPONSES = ("document", "raw")
+TRANSMISSION_MODES = ("value", "reference")
+# QGIS output types that are always plain values (never stored as files).
+PLAIN_TYPES = {"outputNumber", "outputBoolean", "outputString"}
+RETRIEVE_LINK = re.compile(r"/api/file/retrieve/(?P<id>[A-Za-z0-9_-]+)\.(?P<ext>[a-z0-9]+)$")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    response: str = "document"
+    # Selected output name -> transmissionMode ("" for the default); empty: every output.
+    outputs: Mapping[str, str] = field(default_factory=dict)
+
+    def to_fields(self) -> dict[str, Any]:
+        return {"response": self.response, "outputs": dict(self.outputs)}
+
+    @classmethod
+    def from_fields(cls, data: Mapping[str, Any] | None) -> Delivery:
+        data = data or {}
+        return cls(response=data.get("response", "document"),
+                   outputs=dict(data.get("outputs") or {}))
+
+
+def parse_delivery(body: Mapping[str, Any], process: Mapping[str, Any]) -> Delivery:
+    """The delivery an execute request asks for; a 400 naming the field it gets wrong."""
+    response = body.get("response", "document")
+    if response not in RESPONSES:
+        raise ApiError(400, f"'response' must be one of {list(RESPONSES)}, not {response!r}",
+                       field="response")
+    requested = body.get("outputs") or {}
+    if not isinstance(requested, Mapping):
+        raise ApiError(400, "'outputs' must be an object of output names to requests",
+                       field="outputs")
+    described = {out["name"]: out for out in process["outputs"]}
+    selected = {}
+    for name, request in requested.items():
+        if name not in described:
+            raise ApiError(400, f"'outputs.{name}': process '{process['id']}' has no such "
+                                f"output; its outputs are {sorted(described)}",
+                           field=f"outputs.{name}")
+        if request is not None and not isinstance(request, Mapping):
+            raise ApiError(400, f"'outputs.{name}' must be an object", field=f"outputs.{name}")
+        mode = (request or {}).get("transmissionMode", "")
+        if mode and mode not in TRANSMISSION_MODES:
+            raise ApiError(400, f"'outputs.{name}.transmissionMode' must be one of "
+                                f"{list(TRANSMISSION_MODES)}, not {mode!r}",
+                           field=f"outputs.{name}.transmissionMode")
+        if mode == "reference" and described[name].get("type") in PLAIN_TYPES:
+            raise ApiError(400, f"'outputs.{name}.transmissionMode': '{name}' is a plain "
+                                "value, delivered by value only",
+                           field=f"outputs.{name}.transmissionMode")
+        selected[name] = mode
+    return Delivery(response=response, outputs=selected)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One delivered value: a literal, or a stored file by value or by reference."""
+
+    name: str
+    value: Any = None  # the literal (when file_id is empty)
+    href: str = ""
+    file_id: str = ""
+    media_type: str = "text/plain"
+    by_value: bool = True
+
+    @property
+    def is_file(self) -> bool:
+        return bool(self.file_id)
+
+
+def _part(name: str, value: Any, mode: str) -> Part:
+    match = RETRIEVE_LINK.search(value) if isinstance(value, str) else None
+    if match is None:
+        media = "text/plain" if isinstance(value, str | int | float | bool) else \
+            "application/json"
+        return Part(name=name, value=value, media_type=media)
+    return Part(name=name, href=value, file_id=match["id"], media_type=mime_for(match["ext"]),
+                by_value=mode == "value")
+
+
+def delivered(output: Mapping[str, Any], delivery: Delivery) -> dict[str, Part | list[Part]]:
+    """The outputs the request asked for (every one when it named none), in the order
+    of the job's output; a list output stays a list."""
+    chosen: dict[str, Part | list[Part]] = {}
+    for name, value in output.items():
+        if delivery.outputs and name not in delivery.outputs:
+            continue
+        mode = delivery.outputs.get(name, "")
+        chosen[name] = ([_part(name, item, mode) for item in value] if isinstance(value, list)
+                        else _part(name, value, mode))
+    return chosen
+
+
+def flat(chosen: Mapping[str, Part | list[Part]]) -> list[Part]:
+    return [part for value in chosen.values()
+            for part in (value if isinstance(value, list) else [value])]
+
+
+def link_header(part: Part) -> str:
+    """A reference as a Link header (raw response, transmissionMode reference)."""
+    return f'<{part.href}>; rel="http://www.opengis.net/def/rel/ogc/1.0/results"; ' \
+           f'type="{part.media_type}"; title="{part.name}"'
