@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.parser
 import time
+from datetime import UTC, datetime, timedelta
 
 import redis
 import requests
@@ -211,3 +212,33 @@ def test_a_bad_delivery_request_is_refused_and_queues_nothing(wps_node, samples,
         assert r.headers["Content-Type"] == "application/problem+json"
         assert field in r.json()["detail"], (field, r.json())
     assert jobs.zcard(INDEX) == before
+
+
+def test_job_list_filters_pages_and_bad_parameters(wps_node, samples):
+    r = execute(wps_node, "native:buffer", {"inputs": {"INPUT": {"href": samples["points"]}}})
+    assert r.status_code == 200, r.text
+    job = r.headers["Location"].rsplit("/", 1)[-1]
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+
+    def listed(**params) -> list[str]:
+        r = requests.get(f"{api(wps_node)}/jobs", params=params, timeout=10)
+        assert r.status_code == 200, r.text
+        return [j["jobID"] for j in r.json()["jobs"]]
+
+    assert job in listed(processID="native:buffer", type="process", minDuration=0,
+                         datetime=f"{hour_ago}/..", status="successful,failed")
+    assert job not in listed(processID="native:buffer", type="openeo")
+    assert job not in listed(datetime=f"../{hour_ago}")
+    assert job not in listed(processID="native:buffer", minDuration=3600)
+    assert job not in listed(processID="native:centroids")
+    for params, field in (({"datetime": "yesterday"}, "datetime"),
+                          ({"minDuration": "-1"}, "minDuration"),
+                          ({"minDuration": 5, "maxDuration": 1}, "minDuration"),
+                          ({"status": "done"}, "status"), ({"offset": "x"}, "offset")):
+        r = requests.get(f"{api(wps_node)}/jobs", params=params, timeout=10)
+        assert r.status_code == 400 and field in r.json()["detail"], (params, r.text)
+    page = requests.get(f"{api(wps_node)}/jobs", params={"limit": 1}, timeout=10).json()
+    (following,) = [link["href"] for link in page["links"] if link["rel"] == "next"]
+    assert "offset=1" in following and "limit=1" in following
+    second = requests.get(following, timeout=10).json()["jobs"]
+    assert second and second[0]["jobID"] != page["jobs"][0]["jobID"]

@@ -32,6 +32,7 @@ import requests
 
 from cloudgeo.localcluster.cluster import ClusterState
 from cloudgeo.samples import point_shapefile_zip
+from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.record import SUCCEEDED, JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
 from tests.support.cluster import start_cluster, upload
@@ -203,7 +204,7 @@ def settled_jobs(local, timeout: float = 180) -> list[JobRecord]:
     deadline = time.monotonic() + timeout
     while store.unfinished() and time.monotonic() < deadline:
         time.sleep(1)
-    return store.newest(10 * JOBS)
+    return store.find(JobQuery(limit=10 * JOBS))
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ every HTTP adapter (seed JSON, WPS 1.0.0, OGC API) calls."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 
@@ -15,6 +16,7 @@ from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, href_problem
 from cloudgeo.wpsnode.inputs.planning import plan_inputs
+from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.outputs import remove_outputs
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, DISMISSED, FINISHED, RUNNING, JobRecord
 from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore
@@ -91,9 +93,12 @@ class JobService:
         """Without authentication, every job is everyone's: listed only when made public."""
         return self.settings.authenticated or self.settings.job_list == "public"
 
-    def newest(self, limit: int, keep=lambda record: True) -> list[JobRecord]:
+    def list_jobs(self, query: JobQuery) -> list[JobRecord]:
+        """A page of the job list, as far as the caller may see (their own jobs, unless
+        an admin or the service runs without authentication)."""
         caller = CURRENT.get()
-        return self.jobs.newest(limit, lambda r: caller.may_see(r.owner) and keep(r))
+        owner = None if caller.user is None or caller.admin else caller.user
+        return self.jobs.find(dataclasses.replace(query, owner=owner))
 
     def require(self, job_id: str) -> JobRecord:
         """The caller's job's record (rescued if need be), or a 404 naming the job."""

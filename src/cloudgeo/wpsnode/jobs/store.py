@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from typing import Any
 
 import redis
 
+from cloudgeo.wpsnode.jobs.joblist import (
+    ALL_JOBS,
+    CHECKED_FIELDS,
+    INDEX_KEYS,
+    STATUSES,
+    JobQuery,
+    keys_of,
+    record_index_keys,
+    status_moves,
+)
 from cloudgeo.wpsnode.jobs.outputs import output_file_ids
 from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, JobRecord
 
 PREFIX = "cloudgeo:job:"
 UNFINISHED = "cloudgeo:jobs:unfinished"  # ids of jobs not yet finished, for the sweeper
 EXPIRING = "cloudgeo:jobs:expiring"  # output file ids scored by when their job expires
-INDEX = "cloudgeo:jobs:index"  # every job id scored by creation time, for job lists
+INDEX = ALL_JOBS  # every job id scored by creation time; the other lists: joblist.py
 UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphaned
 # How long past its deadline a running job may stay silent before readers call it
 # failed: the worker's own hard limit normally ends it first.
@@ -35,6 +46,17 @@ def redis_client(url: str) -> redis.Redis:
                                 health_check_interval=30)
 
 
+def _decoded(fields) -> dict[str, Any]:
+    """A record's (name, JSON value) pairs as one dict, parsed in one go (a job list
+    decodes thousands of fields; one json.loads per record, not per field)."""
+    parts = []
+    for name, value in fields:
+        if value is not None:
+            name = name.decode() if isinstance(name, bytes) else name
+            parts.append(b'"%s":%s' % (name.encode(), value))
+    return json.loads(b"{" + b",".join(parts) + b"}")
+
+
 class JobStore:
     def __init__(self, client: redis.Redis, result_ttl: float = 24 * 3600) -> None:
         self.redis = client
@@ -45,29 +67,47 @@ class JobStore:
         return f"{PREFIX}{job_id}"
 
     def create(self, record: JobRecord) -> None:
-        key = self.key(record.jobId)
+        self.create_many([record])
+
+    def create_many(self, records: list[JobRecord]) -> None:
+        """New records with their index entries (one transaction; many records in one
+        round trip, as bench/joblist.py fills a million)."""
         pipe = self.redis.pipeline()
-        pipe.hset(key, mapping={k: json.dumps(v) for k, v in record.to_fields().items()})
-        pipe.expire(key, UNFINISHED_TTL)
-        pipe.sadd(UNFINISHED, record.jobId)
-        pipe.zadd(INDEX, {record.jobId: record.created})
+        for record in records:
+            key = self.key(record.jobId)
+            pipe.hset(key, mapping={k: json.dumps(v) for k, v in record.to_fields().items()})
+            pipe.expire(key, UNFINISHED_TTL)
+            if record.status not in FINISHED:
+                pipe.sadd(UNFINISHED, record.jobId)
+            keys = record_index_keys(record)
+            for index in keys:
+                pipe.zadd(index, {record.jobId: record.created})
+            pipe.sadd(INDEX_KEYS, *keys)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
         raw = self.redis.hgetall(self.key(job_id))
         if not raw:
             return None
-        record = JobRecord.from_fields({k.decode(): json.loads(v) for k, v in raw.items()})
+        record = JobRecord.from_fields(_decoded(raw.items()))
         return self._apply_deadline(record)
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Sets fields of an existing record (one that expired or was removed stays gone)."""
         key = self.key(job_id)
-        if not self.redis.exists(key):
+        identifier, owner, created = self._fields(job_id, "identifier", "owner", "created")
+        if identifier is None:
             return
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline()  # a transaction: the record and its index move as one
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
         status = fields.get("status")
+        if status is not None:
+            added, removed = status_moves(identifier, owner, status)
+            for index in added:
+                pipe.zadd(index, {job_id: created})
+            for index in removed:
+                pipe.zrem(index, job_id)
+            pipe.sadd(INDEX_KEYS, *added)
         if status in FINISHED and fields.get("expires"):
             pipe.expireat(key, int(fields["expires"]) + 1)
         pipe.execute()
@@ -87,24 +127,96 @@ class JobStore:
         pipe.srem(UNFINISHED, job_id)
         pipe.execute()
 
-    def newest(self, limit: int, keep=lambda record: True) -> list[JobRecord]:
-        """Up to `limit` records, newest first, that `keep` accepts; forgets expired ids."""
-        found: list[JobRecord] = []
-        start, batch = 0, max(limit, 50)
-        while len(found) < limit:
-            ids = [m.decode() for m in self.redis.zrevrange(INDEX, start, start + batch - 1)]
-            if not ids:
-                break
-            for job_id in ids:
-                record = self.get(job_id)
-                if record is None:
-                    self.redis.zrem(INDEX, job_id)
-                elif keep(record):
-                    found.append(record)
-                    if len(found) == limit:
-                        break
-            start += batch
-        return found
+    def _fields(self, job_id: str, *names: str) -> list:
+        """Some fields of a record (None for each when there is no record)."""
+        raw = self.redis.hmget(self.key(job_id), names)
+        return [None if value is None else json.loads(value) for value in raw]
+
+    def _candidates(self, keys: list[str], query: JobQuery, batch: int, start: int = 0):
+        """(job id, index) from the query's index sets, newest first, merged; `start`
+        entries of each set are passed over in Redis."""
+        high, low = query.score_range()
+        buffers: dict[str, deque] = {key: deque() for key in keys}
+        cursors, exhausted = dict.fromkeys(keys, start), set()
+
+        def refill(key: str) -> None:
+            entries = self.redis.zrevrangebyscore(key, high, low, start=cursors[key],
+                                                  num=batch, withscores=True)
+            cursors[key] += len(entries)
+            if len(entries) < batch:
+                exhausted.add(key)
+            buffers[key].extend((score, member.decode()) for member, score in entries)
+
+        while True:
+            for key in keys:
+                if not buffers[key] and key not in exhausted:
+                    refill(key)
+            live = [key for key in keys if buffers[key]]
+            if not live:
+                return
+            key = max(live, key=lambda k: buffers[k][0][0])
+            yield buffers[key].popleft()[1], key
+
+    def find(self, query: JobQuery, now: float | None = None) -> list[JobRecord]:
+        """One page of the job list, newest first: candidates from the index sets,
+        each checked on its record's current fields (joblist.py). Without a duration
+        filter the sets answer exactly (but for entries of expired records, dropped
+        here as they are met), so the page's offset is passed over unread."""
+        now = time.time() if now is None else now
+        keys = query.keys()
+        exact = query.min_duration is None and query.max_duration is None
+        in_redis = query.offset if exact and len(keys) == 1 else 0
+        unread = query.offset - in_redis if exact else 0
+        to_skip = 0 if exact else query.offset  # candidates that pass, then skipped
+        batch = min(max(query.offset - in_redis + query.limit, 100), 1000)
+        found: list[str] = []
+        seen: set[str] = set()
+
+        def check(chunk: list[tuple[str, str]]) -> None:
+            nonlocal to_skip
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id, _ in chunk:
+                pipe.hmget(self.key(job_id), CHECKED_FIELDS)
+            gone = self.redis.pipeline(transaction=False)
+            for (job_id, index), raw in zip(chunk, pipe.execute(), strict=True):
+                if raw[0] is None:  # expired or removed: forget the entry
+                    gone.zrem(index, job_id)
+                elif len(found) < query.limit and query.accepts(
+                        _decoded(zip(CHECKED_FIELDS, raw, strict=True)), now):
+                    if to_skip:
+                        to_skip -= 1
+                    else:
+                        found.append(job_id)
+            gone.execute()
+
+        chunk, size = [], query.limit
+        for job_id, index in self._candidates(keys, query, batch, in_redis):
+            if job_id in seen:
+                continue
+            seen.add(job_id)
+            if unread:
+                unread -= 1
+                continue
+            chunk.append((job_id, index))
+            if len(chunk) >= size:
+                check(chunk)
+                chunk, size = [], min(size * 2, 1000)
+                if len(found) >= query.limit:
+                    break
+        if chunk and len(found) < query.limit:
+            check(chunk)
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in found:
+            pipe.hgetall(self.key(job_id))
+        return [self._apply_deadline(JobRecord.from_fields(_decoded(raw.items())))
+                for raw in pipe.execute() if raw]
+
+    def trim_indexes(self, now: float) -> None:
+        """Drops index entries older than any record can live (the rest go lazily,
+        when a list reads them)."""
+        horizon = now - UNFINISHED_TTL - self.result_ttl
+        for index in self.redis.smembers(INDEX_KEYS):
+            self.redis.zremrangebyscore(index, "-inf", horizon)
 
     def expired_files(self, now: float) -> list[str]:
         return [m.decode() for m in self.redis.zrangebyscore(EXPIRING, "-inf", now)]
@@ -115,9 +227,15 @@ class JobStore:
 
     def remove(self, job_id: str) -> None:
         key = self.key(job_id)
-        self.redis.delete(key, f"{key}:done")
-        self.redis.srem(UNFINISHED, job_id)
-        self.redis.zrem(INDEX, job_id)
+        identifier, owner = self._fields(job_id, "identifier", "owner")
+        pipe = self.redis.pipeline()
+        pipe.delete(key, f"{key}:done")
+        pipe.srem(UNFINISHED, job_id)
+        pipe.zrem(INDEX, job_id)
+        if identifier is not None:
+            for index in {k for status in STATUSES for k in keys_of(identifier, owner, status)}:
+                pipe.zrem(index, job_id)
+        pipe.execute()
 
     def unfinished(self) -> list[str]:
         return [m.decode() for m in self.redis.smembers(UNFINISHED)]

@@ -129,6 +129,7 @@ def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
         expired = jobs.expired_files(time.time())
         remove_files(store, expired)
         jobs.forget_files(expired)
+        jobs.trim_indexes(time.time())
 
     def beat() -> None:
         beats = 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, Response, jsonify, request
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc import shapes
 from cloudgeo.wpsnode.api.ogc.execution import Delivery, parse_delivery
+from cloudgeo.wpsnode.api.ogc.job_filters import job_query
 from cloudgeo.wpsnode.api.ogc.results import results_response
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.record import FINISHED, SUCCEEDED
@@ -144,23 +147,18 @@ def blueprint(service) -> Blueprint:
         if not service.job_list_open():
             return problem_response("not-found", "Not found", 404,
                                     "the job list is not offered by this service")
-        limit = _limit(100)
-        statuses = set(request.args.getlist("status"))
-        unknown = statuses - set(shapes.STATUS_FROM_OGC)
-        if unknown:
-            raise ApiError(400, f"unknown status {sorted(unknown)}; use "
-                                f"{sorted(shapes.STATUS_FROM_OGC)}", field="status")
-        wanted = {shapes.STATUS_FROM_OGC[s] for s in statuses}
-        process_ids = set(request.args.getlist("processID"))
-
-        def keep(record) -> bool:
-            return ((not wanted or record.status in wanted)
-                    and (not process_ids or record.identifier in process_ids))
-
+        query = job_query(request.args, _limit(100), _offset())
         base = base_url()
-        found = service.newest(limit, keep)
+        found = service.list_jobs(query)
+        query_string = request.query_string.decode()
+        links = [shapes.link(f"{base}/jobs" + (f"?{query_string}" if query_string else ""),
+                             "self")]
+        if len(found) == query.limit:
+            args = request.args.to_dict(flat=False)
+            args["offset"] = [str(query.offset + query.limit)]
+            links.append(shapes.link(f"{base}/jobs?{urlencode(args, doseq=True)}", "next"))
         return jsonify({"jobs": [shapes.status_info(r, base) for r in found],
-                        "links": [shapes.link(f"{base}/jobs", "self")]})
+                        "links": links})
 
     @api.get("/jobs/<job_id>")
     def job(job_id: str):

@@ -1,0 +1,118 @@
+"""The job list's Redis indexes and queries on them: pure (the store does the I/O).
+
+Every job is in up to eight sorted sets scored by its creation time, one per
+combination of {its owner, any owner} × {its status, any status} × {its process, any
+process}. A list filtered by owner, status and process is then one range read of one
+set (a few sets when several statuses or processes are asked for, merged), newest first;
+`datetime` is a score range. Durations change while a job runs, so minDuration and
+maxDuration are checked on the candidates the sets give, as is everything else: an
+index entry is a hint, the record decides (a stale entry costs a read, never a wrong
+answer). A status change moves the job between status sets in the same transaction as
+the record's write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import product
+from urllib.parse import quote
+
+from cloudgeo.wpsnode.jobs.record import (
+    ACCEPTED,
+    DISMISSED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    JobRecord,
+)
+
+STATUSES = (ACCEPTED, RUNNING, SUCCEEDED, FAILED, DISMISSED)
+ANY = "*"
+ALL_JOBS = "cloudgeo:jobs:index"  # any owner, status and process (the oldest index's name)
+INDEX_KEYS = "cloudgeo:jobs:index-keys"  # every index set made, for trimming
+# The record fields a candidate is checked on (read before the whole record).
+CHECKED_FIELDS = ("status", "identifier", "owner", "created", "started", "finished")
+
+
+def index_key(owner: str | None, status: str | None, process: str | None) -> str:
+    parts = [ANY if value is None else quote(value, safe="")
+             for value in (owner, status, process)]
+    if parts == [ANY, ANY, ANY]:
+        return ALL_JOBS
+    return "cloudgeo:jobs:ix:" + ":".join(parts)
+
+
+def _owners(owner: str | None) -> list[str | None]:
+    return [None] if owner is None else [None, owner]
+
+
+def keys_of(identifier: str, owner: str | None, status: str) -> list[str]:
+    """Every index set a job with these values is in."""
+    return [index_key(o, s, p) for o, s, p in
+            product(_owners(owner), (None, status), (None, identifier))]
+
+
+def status_moves(identifier: str, owner: str | None, status: str
+                 ) -> tuple[list[str], list[str]]:
+    """(sets to add the job to, sets to remove it from) when its status becomes `status`."""
+    added = [index_key(o, status, p) for o, p in product(_owners(owner), (None, identifier))]
+    removed = [index_key(o, other, p) for o, other, p in
+               product(_owners(owner), STATUSES, (None, identifier)) if other != status]
+    return added, removed
+
+
+def duration(started: float | None, finished: float | None, now: float) -> float:
+    """Seconds from start to finish (to now while running; 0 before it starts)."""
+    if started is None:
+        return 0.0
+    return max(0.0, (finished if finished is not None else now) - started)
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """A job list request: equality filters, a creation-time range, a duration range and
+    a page. `owner` None lists every caller's jobs."""
+
+    owner: str | None = None
+    statuses: frozenset[str] = frozenset()
+    process_ids: frozenset[str] = frozenset()
+    created_from: float | None = None
+    created_to: float | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
+    limit: int = 100
+    offset: int = 0
+
+    def keys(self) -> list[str]:
+        statuses: Iterable[str | None] = sorted(self.statuses) or [None]
+        processes: Iterable[str | None] = sorted(self.process_ids) or [None]
+        return [index_key(self.owner, s, p) for s, p in product(statuses, processes)]
+
+    def score_range(self) -> tuple[str, str]:
+        """ZRANGEBYSCORE bounds (max, min) of the creation-time range."""
+        high = "+inf" if self.created_to is None else repr(self.created_to)
+        low = "-inf" if self.created_from is None else repr(self.created_from)
+        return high, low
+
+    def accepts(self, fields: dict, now: float) -> bool:
+        """Whether a job's current fields (CHECKED_FIELDS) pass every filter."""
+        if self.owner is not None and fields.get("owner") != self.owner:
+            return False
+        if self.statuses and fields.get("status") not in self.statuses:
+            return False
+        if self.process_ids and fields.get("identifier") not in self.process_ids:
+            return False
+        created = fields.get("created") or 0.0
+        if self.created_from is not None and created < self.created_from:
+            return False
+        if self.created_to is not None and created > self.created_to:
+            return False
+        took = duration(fields.get("started"), fields.get("finished"), now)
+        if self.min_duration is not None and took < self.min_duration:
+            return False
+        return self.max_duration is None or took <= self.max_duration
+
+
+def record_index_keys(record: JobRecord) -> list[str]:
+    return keys_of(record.identifier, record.owner, record.status)

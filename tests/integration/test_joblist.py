@@ -1,0 +1,120 @@
+"""The job list on Redis indexes (jobs/joblist.py, JobStore.find) against a real Redis:
+every filter and page checked against the same filter applied to every record in
+Python (the oracle), through status changes, removals and expired records."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from cloudgeo.wpsnode.jobs.joblist import STATUSES, JobQuery
+from cloudgeo.wpsnode.jobs.record import ACCEPTED, FINISHED, JobRecord
+from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
+
+PROCESSES = ["native:buffer", "native:centroids", "gdal:warpreproject"]
+OWNERS = [None, "alice", "bob"]
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def store(redis_server):
+    client = redis_client(redis_server.url.rsplit("/", 1)[0] + "/7")  # a database of its own
+    client.flushdb()
+    yield JobStore(client)
+    client.flushdb()
+
+
+def fill(store: JobStore, count: int, seed: int = 3) -> dict[str, JobRecord]:
+    rng = random.Random(seed)
+    records = {}
+    for index in range(count):
+        record = JobRecord(jobId=f"job{index:04d}", identifier=rng.choice(PROCESSES),
+                           mode="async", status=ACCEPTED, created=NOW - index * 60.0,
+                           plan={}, owner=rng.choice(OWNERS))
+        store.create(record)
+        status = rng.choice(STATUSES)
+        if status != ACCEPTED:  # through the store's own transitions
+            started = record.created + rng.uniform(0, 5)
+            store.update(record.jobId, status="running", started=started)
+            record.started = started
+            if status in FINISHED:
+                record.finished = started + rng.choice([0.5, 3, 30, 400])
+                store.update(record.jobId, status=status, finished=record.finished)
+        record.status = status
+        records[record.jobId] = record
+    return records
+
+
+def oracle(records: dict[str, JobRecord], query: JobQuery) -> list[str]:
+    kept = [r for r in records.values()
+            if query.accepts({"status": r.status, "identifier": r.identifier,
+                              "owner": r.owner, "created": r.created, "started": r.started,
+                              "finished": r.finished}, NOW)]
+    kept.sort(key=lambda r: r.created, reverse=True)
+    return [r.jobId for r in kept[query.offset:query.offset + query.limit]]
+
+
+QUERIES = [
+    JobQuery(),
+    JobQuery(statuses=frozenset({"failed"})),
+    JobQuery(statuses=frozenset({"failed", "dismissed"}), limit=7),
+    JobQuery(process_ids=frozenset({"native:buffer"}), statuses=frozenset({"succeeded"})),
+    JobQuery(process_ids=frozenset({"native:buffer", "gdal:warpreproject"}), offset=5,
+             limit=10),
+    JobQuery(owner="alice"),
+    JobQuery(owner="bob", statuses=frozenset({"running"})),
+    JobQuery(created_from=NOW - 3600, created_to=NOW - 600),
+    JobQuery(min_duration=10),
+    JobQuery(max_duration=1, statuses=frozenset({"succeeded"})),
+    JobQuery(min_duration=2, max_duration=60, owner="alice", offset=3, limit=4),
+    JobQuery(process_ids=frozenset({""})),  # a type other than process: nothing
+]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda q: repr(q)[9:60])
+def test_every_filter_matches_the_oracle(store, query):
+    records = fill(store, 300)
+    assert [r.jobId for r in store.find(query, now=NOW)] == oracle(records, query)
+
+
+def test_pages_add_up_to_the_whole_list_and_changes_show_at_once(store):
+    records = fill(store, 120)
+    failed = JobQuery(statuses=frozenset({"failed"}), limit=1000)
+    pages, offset = [], 0
+    while page := store.find(JobQuery(statuses=frozenset({"failed"}), limit=9,
+                                      offset=offset), now=NOW):
+        pages += [r.jobId for r in page]
+        offset += 9
+    assert pages == oracle(records, failed) and pages
+    # A job that becomes dismissed leaves the failed list and joins the dismissed one.
+    moved = pages[0]
+    store.update(moved, status="dismissed")
+    records[moved].status = "dismissed"
+    assert moved not in [r.jobId for r in store.find(failed, now=NOW)]
+    dismissed = JobQuery(statuses=frozenset({"dismissed"}), limit=1000)
+    assert [r.jobId for r in store.find(dismissed, now=NOW)] == oracle(records, dismissed)
+
+
+def test_removed_and_expired_records_leave_the_lists(store):
+    records = fill(store, 60)
+    gone, expired = "job0001", "job0002"
+    store.remove(gone)
+    store.redis.delete(store.key(expired))  # as Redis' TTL does
+    for name in (gone, expired):
+        records.pop(name)
+    query = JobQuery(limit=1000)
+    assert [r.jobId for r in store.find(query, now=NOW)] == oracle(records, query)
+    # The expired record's index entries went as the list read past them.
+    assert store.redis.zscore("cloudgeo:jobs:index", expired) is None
+    assert not [key for key in store.redis.keys("cloudgeo:jobs:ix:*")
+                if store.redis.zscore(key, gone) is not None]
+
+
+def test_trimming_drops_entries_older_than_any_record_lives(store):
+    fill(store, 10)
+    store.trim_indexes(time.time() + 10 * 365 * 86400)
+    assert store.find(JobQuery(limit=100), now=NOW) == []
+    assert all(store.redis.zcard(key) == 0 for key in store.redis.smembers(
+        "cloudgeo:jobs:index-keys"))
