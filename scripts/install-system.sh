@@ -9,6 +9,7 @@ PACKAGES=(
     redis-server                               # job store, queue and local registry
     prometheus                                 # only for the tests that scrape for real
     docker.io debootstrap                      # only for the tests that build the images
+    chromium                                   # only for the browser test of the HTML pages
 )
 
 missing=()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, send_from_directory
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc import shapes
 from cloudgeo.wpsnode.api.ogc.execution import Delivery, parse_delivery
+from cloudgeo.wpsnode.api.ogc.html import SWAGGER_CSP, form_fields, page, wants_html
 from cloudgeo.wpsnode.api.ogc.job_filters import job_query
 from cloudgeo.wpsnode.api.ogc.results import results_response
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
@@ -20,9 +21,13 @@ MAX_LIMIT = 1000
 
 def problem_response(kind: str, title: str, status: int, detail: str,
                      headers: dict | None = None) -> Response:
-    response = jsonify(shapes.problem(kind, title, status, detail))
+    problem = shapes.problem(kind, title, status, detail)
+    if wants_html():
+        response = html("error.html", problem=problem)
+    else:
+        response = jsonify(problem)
+        response.content_type = PROBLEM
     response.status_code = status
-    response.content_type = PROBLEM
     response.headers.update(headers or {})
     return response
 
@@ -50,8 +55,32 @@ def _offset() -> int:
     return int(raw)
 
 
+def _json_url() -> str:
+    """This resource as JSON (the pages' footer link)."""
+    args = {k: v for k, v in request.args.items(multi=True) if k != "f"}
+    query = urlencode([*args.items(), ("f", "json")])
+    return f"{base_url()}{request.path[len('/ogcapi'):]}?{query}"
+
+
+def html(template: str, **context) -> Response:
+    return page(template, base=base_url(), json_url=_json_url(), **context)
+
+
 def blueprint(service) -> Blueprint:
-    api = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
+    api = Blueprint("ogcapi", __name__, url_prefix="/ogcapi", template_folder="templates",
+                    static_folder="static")
+
+    @api.get("/swagger-ui/<path:name>")
+    def swagger_files(name: str):
+        from swagger_ui_bundle import swagger_ui_path
+
+        return send_from_directory(str(swagger_ui_path), name, max_age=86400)
+
+    def upload_url() -> str:
+        # Behind the gateway the file service shares the page's origin.
+        if request.headers.get("X-Forwarded-Prefix"):
+            return "/api/file/upload"
+        return f"{service.settings.public_url}/api/file/upload"
 
     @api.errorhandler(UnknownProcess)
     def no_such_process(exc: UnknownProcess):
@@ -66,18 +95,24 @@ def blueprint(service) -> Blueprint:
 
     @api.get("/")
     def landing():
+        if wants_html():
+            return html("landing.html", doc=shapes.landing(base_url()))
         return jsonify(shapes.landing(base_url()))
 
     @api.get("/conformance")
     def conformance():
         classes = [c for c in shapes.CONFORMANCE
                    if service.job_list_open() or not c.endswith("/job-list")]
+        if wants_html():
+            return html("conformance.html", classes=classes)
         return jsonify({"conformsTo": classes})
 
     @api.get("/api")
     def openapi():
         from cloudgeo.wpsnode.api.ogc.openapi import document
 
+        if wants_html():
+            return page("swagger.html", SWAGGER_CSP, base=base_url())
         response = jsonify(document(base_url()))
         response.content_type = "application/vnd.oai.openapi+json;version=3.0"
         return response
@@ -86,22 +121,35 @@ def blueprint(service) -> Blueprint:
     def processes():
         limit = _limit(MAX_LIMIT)
         start = _offset()
-        every = list(service.catalog.processes.values())
-        page = every[start:start + limit]
+        q = request.args.get("q", "").strip()
+        every = [p for p in service.catalog.processes.values() if shapes.matches(p, q)]
+        shown = every[start:start + limit]
         base = base_url()
-        links = [shapes.link(f"{base}/processes?limit={limit}&offset={start}", "self")]
+        search = f"&q={quote(q)}" if q else ""
+        links = [shapes.link(f"{base}/processes?limit={limit}&offset={start}{search}", "self")]
         if start + limit < len(every):
-            links.append(shapes.link(f"{base}/processes?limit={limit}&offset={start + limit}",
-                                     "next"))
-        return jsonify({"processes": [shapes.process_summary(p, base) for p in page],
-                        "numberMatched": len(every), "links": links})
+            links.append(shapes.link(
+                f"{base}/processes?limit={limit}&offset={start + limit}{search}", "next"))
+        if start:
+            links.append(shapes.link(
+                f"{base}/processes?limit={limit}&offset={max(0, start - limit)}{search}",
+                "prev"))
+        summaries = [shapes.process_summary(p, base) for p in shown]
+        if wants_html():
+            return html("processes.html", processes=summaries, matched=len(every), q=q,
+                        links=links)
+        return jsonify({"processes": summaries, "numberMatched": len(every), "links": links})
 
     @api.get("/processes/<path:process_id>")
     def describe(process_id: str):
         if process_id.endswith("/execution"):
             raise ApiError(405, "execution takes POST", field="method")
-        return jsonify(shapes.process_description(service.catalog.get(process_id),
-                                                  base_url()))
+        process = service.catalog.get(process_id)
+        described = shapes.process_description(process, base_url())
+        if wants_html():
+            return html("process.html", doc=described, fields=form_fields(process),
+                        upload_url=upload_url())
+        return jsonify(described)
 
     def results(record) -> Response:
         return results_response(record, Delivery.from_fields(record.delivery), service.store,
@@ -157,12 +205,20 @@ def blueprint(service) -> Blueprint:
             args = request.args.to_dict(flat=False)
             args["offset"] = [str(query.offset + query.limit)]
             links.append(shapes.link(f"{base}/jobs?{urlencode(args, doseq=True)}", "next"))
-        return jsonify({"jobs": [shapes.status_info(r, base) for r in found],
-                        "links": links})
+        jobs = [shapes.status_info(r, base) for r in found]
+        if wants_html():
+            return html("jobs.html", jobs=jobs, links=links, statuses=list(shapes.OGC_STATUS
+                                                                            .values()),
+                        status=request.args.get("status", ""),
+                        process_id=request.args.get("processID", ""))
+        return jsonify({"jobs": jobs, "links": links})
 
     @api.get("/jobs/<job_id>")
     def job(job_id: str):
-        return jsonify(shapes.status_info(service.require(job_id), base_url()))
+        info = shapes.status_info(service.require(job_id), base_url())
+        if wants_html():
+            return html("job.html", info=info)
+        return jsonify(info)
 
     @api.get("/jobs/<job_id>/results")
     def job_results(job_id: str):

@@ -13,8 +13,8 @@ from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, U
 from cloudgeo.wpsnode.jobs.record import JobRecord
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf"
-CONFORMANCE = [f"{CONF}/{c}" for c in ("core", "ogc-process-description", "json", "oas30",
-                                       "job-list", "dismiss")]
+CONFORMANCE = [f"{CONF}/{c}" for c in ("core", "ogc-process-description", "json", "html",
+                                       "oas30", "job-list", "dismiss")]
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
 REL = "http://www.opengis.net/def/rel/ogc/1.0"
 JOB_CONTROL = ["sync-execute", "async-execute", "dismiss"]
@@ -48,6 +48,14 @@ def landing(base: str) -> dict[str, Any]:
             link(f"{base}/jobs", f"{REL}/job-list", "the jobs"),
         ],
     }
+
+
+def matches(process: dict[str, Any], q: str) -> bool:
+    """Whether a process is found by a search for `q` (words in its id, title, group or
+    description, case-insensitive)."""
+    text = " ".join((process["id"], process["title"], process.get("group", ""),
+                     process.get("description", ""))).lower()
+    return all(word in text for word in q.lower().split())
 
 
 def process_summary(process: dict[str, Any], base: str) -> dict[str, Any]:
