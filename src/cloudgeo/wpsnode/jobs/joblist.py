@@ -31,8 +31,6 @@ STATUSES = (ACCEPTED, RUNNING, SUCCEEDED, FAILED, DISMISSED)
 ANY = "*"
 ALL_JOBS = "cloudgeo:jobs:index"  # any owner, status and process (the oldest index's name)
 INDEX_KEYS = "cloudgeo:jobs:index-keys"  # every index set made, for trimming
-# The record fields a candidate is checked on (read before the whole record).
-CHECKED_FIELDS = ("status", "identifier", "owner", "created", "started", "finished")
 
 
 def index_key(owner: str | None, status: str | None, process: str | None) -> str:
@@ -96,7 +94,8 @@ class JobQuery:
         return high, low
 
     def accepts(self, fields: dict, now: float) -> bool:
-        """Whether a job's current fields (CHECKED_FIELDS) pass every filter."""
+        """Whether a job's fields (status, identifier, owner, created, started,
+        finished) pass every filter."""
         if self.owner is not None and fields.get("owner") != self.owner:
             return False
         if self.statuses and fields.get("status") not in self.statuses:

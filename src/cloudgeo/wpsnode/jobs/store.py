@@ -15,10 +15,10 @@ import redis
 
 from cloudgeo.wpsnode.jobs.joblist import (
     ALL_JOBS,
-    CHECKED_FIELDS,
     INDEX_KEYS,
     STATUSES,
     JobQuery,
+    duration,
     keys_of,
     record_index_keys,
     status_moves,
@@ -44,6 +44,11 @@ WAIT_SLICE = 30
 def redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=5,
                                 health_check_interval=30)
+
+
+def _number(value: bytes | None) -> float | None:
+    """A numeric field's JSON (b"null" when unset)."""
+    return None if value is None or value == b"null" else float(value)
 
 
 def _decoded(fields) -> dict[str, Any]:
@@ -158,38 +163,60 @@ class JobStore:
             yield buffers[key].popleft()[1], key
 
     def find(self, query: JobQuery, now: float | None = None) -> list[JobRecord]:
-        """One page of the job list, newest first: candidates from the index sets,
-        each checked on its record's current fields (joblist.py). Without a duration
-        filter the sets answer exactly (but for entries of expired records, dropped
-        here as they are met), so the page's offset is passed over unread."""
+        """One page of the job list, newest first. The index sets answer owner, status,
+        process and creation time (a status moves with its record); a candidate is read
+        only for what they cannot say: whether its record still exists (an expired one
+        leaves the set as it is met) and, with a duration filter, how long it ran.
+        Without one, the page's offset is passed over unread. Every record on the page
+        is checked against the whole query all the same."""
         now = time.time() if now is None else now
         keys = query.keys()
-        exact = query.min_duration is None and query.max_duration is None
-        in_redis = query.offset if exact and len(keys) == 1 else 0
-        unread = query.offset - in_redis if exact else 0
-        to_skip = 0 if exact else query.offset  # candidates that pass, then skipped
-        batch = min(max(query.offset - in_redis + query.limit, 100), 1000)
-        found: list[str] = []
+        timed = query.min_duration is not None or query.max_duration is not None
+        in_redis = 0 if timed or len(keys) > 1 else query.offset
+        unread = 0 if timed else query.offset - in_redis
+        to_skip = query.offset if timed else 0  # candidates of the right duration
+        records: list[JobRecord] = []
         seen: set[str] = set()
 
-        def check(chunk: list[tuple[str, str]]) -> None:
+        def lasting(chunk: list[tuple[str, str]], gone) -> list[tuple[str, str]]:
             nonlocal to_skip
             pipe = self.redis.pipeline(transaction=False)
             for job_id, _ in chunk:
-                pipe.hmget(self.key(job_id), CHECKED_FIELDS)
-            gone = self.redis.pipeline(transaction=False)
-            for (job_id, index), raw in zip(chunk, pipe.execute(), strict=True):
-                if raw[0] is None:  # expired or removed: forget the entry
+                pipe.hmget(self.key(job_id), ("created", "started", "finished"))
+            kept = []
+            for (job_id, index), (created, started, finished) in zip(
+                    chunk, pipe.execute(), strict=True):
+                if created is None:
                     gone.zrem(index, job_id)
-                elif len(found) < query.limit and query.accepts(
-                        _decoded(zip(CHECKED_FIELDS, raw, strict=True)), now):
+                    continue
+                took = duration(_number(started), _number(finished), now)
+                if ((query.min_duration is None or took >= query.min_duration)
+                        and (query.max_duration is None or took <= query.max_duration)):
                     if to_skip:
                         to_skip -= 1
                     else:
-                        found.append(job_id)
+                        kept.append((job_id, index))
+            return kept
+
+        def read(chunk: list[tuple[str, str]]) -> None:
+            gone = self.redis.pipeline(transaction=False)
+            if timed:
+                chunk = lasting(chunk, gone)
+            chunk = chunk[:query.limit - len(records)]
+            pipe = self.redis.pipeline(transaction=False)
+            for job_id, _ in chunk:
+                pipe.hgetall(self.key(job_id))
+            for (job_id, index), raw in zip(chunk, pipe.execute(), strict=True):
+                if not raw:  # expired or removed
+                    gone.zrem(index, job_id)
+                    continue
+                record = self._apply_deadline(JobRecord.from_fields(_decoded(raw.items())))
+                if query.accepts(vars(record), now):
+                    records.append(record)
             gone.execute()
 
         chunk, size = [], query.limit
+        batch = min(max(unread + query.limit, 100), 1000)
         for job_id, index in self._candidates(keys, query, batch, in_redis):
             if job_id in seen:
                 continue
@@ -199,17 +226,14 @@ class JobStore:
                 continue
             chunk.append((job_id, index))
             if len(chunk) >= size:
-                check(chunk)
-                chunk, size = [], min(size * 2, 1000)
-                if len(found) >= query.limit:
+                read(chunk)
+                chunk = []
+                if len(records) >= query.limit:
                     break
-        if chunk and len(found) < query.limit:
-            check(chunk)
-        pipe = self.redis.pipeline(transaction=False)
-        for job_id in found:
-            pipe.hgetall(self.key(job_id))
-        return [self._apply_deadline(JobRecord.from_fields(_decoded(raw.items())))
-                for raw in pipe.execute() if raw]
+                size = min(size * 2, 1000) if timed else query.limit - len(records)
+        if chunk and len(records) < query.limit:
+            read(chunk)
+        return records
 
     def trim_indexes(self, now: float) -> None:
         """Drops index entries older than any record can live (the rest go lazily,
