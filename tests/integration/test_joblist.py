@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from cloudgeo.wpsnode.jobs.joblist import STATUSES, JobQuery
+from cloudgeo.wpsnode.jobs.joblist import DURATIONS, STATUSES, JobQuery
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, FINISHED, JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
 
@@ -99,7 +99,9 @@ def test_pages_add_up_to_the_whole_list_and_changes_show_at_once(store):
 
 def test_removed_and_expired_records_leave_the_lists(store):
     records = fill(store, 60)
-    gone, expired = "job0001", "job0002"
+    gone, expired = [job for job, r in sorted(records.items()) if r.status in FINISHED
+                     and r.finished is not None][:2]
+    assert store.redis.hget(DURATIONS, expired) is not None
     store.remove(gone)
     store.redis.delete(store.key(expired))  # as Redis' TTL does
     for name in (gone, expired):
@@ -110,6 +112,10 @@ def test_removed_and_expired_records_leave_the_lists(store):
     assert store.redis.zscore("cloudgeo:jobs:index", expired) is None
     assert not [key for key in store.redis.keys("cloudgeo:jobs:ix:*")
                 if store.redis.zscore(key, gone) is not None]
+    assert store.redis.hget(DURATIONS, gone) is None
+    # A duration filter meets the expired one's duration too, and drops it.
+    store.find(JobQuery(min_duration=0, limit=1000), now=NOW)
+    assert store.redis.hget(DURATIONS, expired) is None
 
 
 def test_trimming_drops_entries_older_than_any_record_lives(store):
@@ -118,3 +124,4 @@ def test_trimming_drops_entries_older_than_any_record_lives(store):
     assert store.find(JobQuery(limit=100), now=NOW) == []
     assert all(store.redis.zcard(key) == 0 for key in store.redis.smembers(
         "cloudgeo:jobs:index-keys"))
+    assert store.redis.hlen(DURATIONS) == 0

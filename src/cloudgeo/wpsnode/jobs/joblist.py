@@ -31,6 +31,9 @@ STATUSES = (ACCEPTED, RUNNING, SUCCEEDED, FAILED, DISMISSED)
 ANY = "*"
 ALL_JOBS = "cloudgeo:jobs:index"  # any owner, status and process (the oldest index's name)
 INDEX_KEYS = "cloudgeo:jobs:index-keys"  # every index set made, for trimming
+# Finished jobs' durations (a hash: job id -> seconds), so a duration filter reads one
+# field per candidate in one command, not a record each.
+DURATIONS = "cloudgeo:jobs:durations"
 
 
 def index_key(owner: str | None, status: str | None, process: str | None) -> str:

@@ -15,6 +15,7 @@ import redis
 
 from cloudgeo.wpsnode.jobs.joblist import (
     ALL_JOBS,
+    DURATIONS,
     INDEX_KEYS,
     STATUSES,
     JobQuery,
@@ -54,12 +55,9 @@ def _number(value: bytes | None) -> float | None:
 def _decoded(fields) -> dict[str, Any]:
     """A record's (name, JSON value) pairs as one dict, parsed in one go (a job list
     decodes thousands of fields; one json.loads per record, not per field)."""
-    parts = []
-    for name, value in fields:
-        if value is not None:
-            name = name.decode() if isinstance(name, bytes) else name
-            parts.append(b'"%s":%s' % (name.encode(), value))
-    return json.loads(b"{" + b",".join(parts) + b"}")
+    return json.loads(b"{" + b",".join(
+        b'"' + (name if isinstance(name, bytes) else name.encode()) + b'":' + value
+        for name, value in fields if value is not None) + b"}")
 
 
 class JobStore:
@@ -88,6 +86,9 @@ class JobStore:
             for index in keys:
                 pipe.zadd(index, {record.jobId: record.created})
             pipe.sadd(INDEX_KEYS, *keys)
+            if record.status in FINISHED and record.finished is not None:
+                pipe.hset(DURATIONS, record.jobId,
+                          duration(record.started, record.finished, record.finished))
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -100,7 +101,8 @@ class JobStore:
     def update(self, job_id: str, **fields: Any) -> None:
         """Sets fields of an existing record (one that expired or was removed stays gone)."""
         key = self.key(job_id)
-        identifier, owner, created = self._fields(job_id, "identifier", "owner", "created")
+        identifier, owner, created, started = self._fields(job_id, "identifier", "owner",
+                                                           "created", "started")
         if identifier is None:
             return
         pipe = self.redis.pipeline()  # a transaction: the record and its index move as one
@@ -113,6 +115,9 @@ class JobStore:
             for index in removed:
                 pipe.zrem(index, job_id)
             pipe.sadd(INDEX_KEYS, *added)
+        if status in FINISHED and fields.get("finished") is not None:
+            pipe.hset(DURATIONS, job_id, duration(fields.get("started", started),
+                                                  fields["finished"], fields["finished"]))
         if status in FINISHED and fields.get("expires"):
             pipe.expireat(key, int(fields["expires"]) + 1)
         pipe.execute()
@@ -141,6 +146,15 @@ class JobStore:
         """(job id, index) from the query's index sets, newest first, merged; `start`
         entries of each set are passed over in Redis."""
         high, low = query.score_range()
+        if len(keys) == 1:  # nothing to merge: no scores needed
+            (key,) = keys
+            while True:
+                members = self.redis.zrevrangebyscore(key, high, low, start=start, num=batch)
+                for member in members:
+                    yield member.decode(), key
+                if len(members) < batch:
+                    return
+                start += batch
         buffers: dict[str, deque] = {key: deque() for key in keys}
         cursors, exhausted = dict.fromkeys(keys, start), set()
 
@@ -179,17 +193,26 @@ class JobStore:
         seen: set[str] = set()
 
         def lasting(chunk: list[tuple[str, str]], gone) -> list[tuple[str, str]]:
+            """The candidates of the right duration: a finished job's from DURATIONS (one
+            command for the chunk), the others' from their records."""
             nonlocal to_skip
+            known = self.redis.hmget(DURATIONS, [job_id for job_id, _ in chunk])
+            unknown = [c for c, took in zip(chunk, known, strict=True) if took is None]
             pipe = self.redis.pipeline(transaction=False)
-            for job_id, _ in chunk:
+            for job_id, _ in unknown:
                 pipe.hmget(self.key(job_id), ("created", "started", "finished"))
-            kept = []
+            durations = {}
             for (job_id, index), (created, started, finished) in zip(
-                    chunk, pipe.execute(), strict=True):
+                    unknown, pipe.execute(), strict=True):
                 if created is None:
                     gone.zrem(index, job_id)
+                else:
+                    durations[job_id] = duration(_number(started), _number(finished), now)
+            kept = []
+            for (job_id, index), took in zip(chunk, known, strict=True):
+                took = float(took) if took is not None else durations.get(job_id)
+                if took is None:
                     continue
-                took = duration(_number(started), _number(finished), now)
                 if ((query.min_duration is None or took >= query.min_duration)
                         and (query.max_duration is None or took <= query.max_duration)):
                     if to_skip:
@@ -209,14 +232,16 @@ class JobStore:
             for (job_id, index), raw in zip(chunk, pipe.execute(), strict=True):
                 if not raw:  # expired or removed
                     gone.zrem(index, job_id)
+                    gone.hdel(DURATIONS, job_id)
                     continue
                 record = self._apply_deadline(JobRecord.from_fields(_decoded(raw.items())))
                 if query.accepts(vars(record), now):
                     records.append(record)
             gone.execute()
 
-        chunk, size = [], query.limit
-        batch = min(max(unread + query.limit, 100), 1000)
+        # A duration filter passes over many candidates: read them a thousand at a time.
+        chunk, size = [], 1000 if timed else query.limit
+        batch = 1000 if timed else min(max(unread + query.limit, 100), 1000)
         for job_id, index in self._candidates(keys, query, batch, in_redis):
             if job_id in seen:
                 continue
@@ -230,7 +255,7 @@ class JobStore:
                 chunk = []
                 if len(records) >= query.limit:
                     break
-                size = min(size * 2, 1000) if timed else query.limit - len(records)
+                size = 1000 if timed else query.limit - len(records)
         if chunk and len(records) < query.limit:
             read(chunk)
         return records
@@ -239,6 +264,9 @@ class JobStore:
         """Drops index entries older than any record can live (the rest go lazily,
         when a list reads them)."""
         horizon = now - UNFINISHED_TTL - self.result_ttl
+        while old := self.redis.zrangebyscore(ALL_JOBS, "-inf", horizon, start=0, num=5000):
+            self.redis.hdel(DURATIONS, *old)
+            self.redis.zrem(ALL_JOBS, *old)
         for index in self.redis.smembers(INDEX_KEYS):
             self.redis.zremrangebyscore(index, "-inf", horizon)
 
@@ -256,6 +284,7 @@ class JobStore:
         pipe.delete(key, f"{key}:done")
         pipe.srem(UNFINISHED, job_id)
         pipe.zrem(INDEX, job_id)
+        pipe.hdel(DURATIONS, job_id)
         if identifier is not None:
             for index in {k for status in STATUSES for k in keys_of(identifier, owner, status)}:
                 pipe.zrem(index, job_id)
