@@ -29,9 +29,12 @@ def test_a_worker_that_fails_every_request_is_replaced(tmp_path):
                 statuses.append(requests.get(url, timeout=10).status_code)
             except requests.ConnectionError:
                 time.sleep(0.1)  # not listening yet
-        # The broken process answers exactly its limit of failures, then a fresh one
-        # answers everything; not one request is refused on the way.
-        assert statuses == [500] * RECYCLE_AFTER + [200] * 10, statuses
+        # The broken process answers its limit of failures (one more at most: a request
+        # it accepted before its own stop signal landed), then a fresh one answers
+        # everything; not one request is refused on the way.
+        failures = statuses.count(500)
+        assert failures in (RECYCLE_AFTER, RECYCLE_AFTER + 1), statuses
+        assert statuses == [500] * failures + [200] * 10, statuses
         pids = {requests.get(url, timeout=10).json()["pid"] for _ in range(5)}
         assert len(pids) == 1 and service.pid not in pids
         assert b"asking for a fresh process" in (tmp_path / "service.log").read_bytes()
