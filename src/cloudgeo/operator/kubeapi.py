@@ -42,35 +42,37 @@ class KubeApi:
     def _resource(self, api_version: str, kind: str):
         return self.dynamic.resources.get(api_version=api_version, kind=kind)
 
-    def _served(self, api_version: str, kind: str) -> bool:
-        """Whether the server has the kind (KEDA's, for one, only where KEDA is installed).
+    def _served(self, api_version: str, kind: str):
+        """The kind's resource, or None where the server lacks it (KEDA's, for one, only
+        where KEDA is installed).
         A miss makes the client discover every API group again, so an absent kind is
         looked up again only every `absent_kind_recheck` seconds, not on every reconcile."""
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
         since = self._absent_since.get((api_version, kind))
         if since is not None and time.monotonic() - since < self.absent_kind_recheck:
-            return False
+            return None
         try:
-            self._resource(api_version, kind)
+            resource = self._resource(api_version, kind)
         except ResourceNotFoundError:
             self._absent_since[api_version, kind] = time.monotonic()
-            return False
+            return None
         self._absent_since.pop((api_version, kind), None)
-        return True
+        return resource
 
     def apply(self, obj: dict[str, Any]) -> None:
         """Server-side apply: the operator owns the fields it sets, and only those (and
         takes them back from whoever changed them: `kubectl scale` of a child)."""
         from kubernetes.dynamic.exceptions import DynamicApiError
 
-        if not self._served(obj["apiVersion"], obj["kind"]):
+        resource = self._served(obj["apiVersion"], obj["kind"])
+        if resource is None:
             raise Refused(obj["kind"], obj["metadata"]["name"],
                           f"the API server does not serve {obj['apiVersion']} {obj['kind']} "
                           "(its CustomResourceDefinition is not installed)")
         try:
             # Strict: a field the server would drop is a builder's bug, not to be hidden.
-            self._resource(obj["apiVersion"], obj["kind"]).server_side_apply(
+            resource.server_side_apply(
                 body=obj, namespace=obj["metadata"].get("namespace"),
                 field_manager=self.field_manager, force_conflicts=True,
                 query_params=[("fieldValidation", "Strict")])
@@ -105,10 +107,10 @@ class KubeApi:
              selector: str = "") -> list[dict[str, Any]]:
         """Objects of a kind in a namespace (every namespace when None); none of a kind
         the server does not serve."""
-        if not self._served(api_version, kind):
+        resource = self._served(api_version, kind)
+        if resource is None:
             return []
-        found = self._resource(api_version, kind).get(namespace=namespace,
-                                                      label_selector=selector)
+        found = resource.get(namespace=namespace, label_selector=selector)
         return [{"apiVersion": api_version, "kind": kind, **item.to_dict()}
                 for item in found.items]
 

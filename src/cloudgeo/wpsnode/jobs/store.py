@@ -60,6 +60,17 @@ def _decoded(fields) -> dict[str, Any]:
         for name, value in fields if value is not None) + b"}")
 
 
+def _index(pipe, job_id: str, created: float, keys: list[str]) -> None:
+    """Adds the job to index sets (and the sets to those the trimming walks)."""
+    for index in keys:
+        pipe.zadd(index, {job_id: created})
+    pipe.sadd(INDEX_KEYS, *keys)
+
+
+def _keep_duration(pipe, job_id: str, started: float | None, finished: float) -> None:
+    pipe.hset(DURATIONS, job_id, duration(started, finished, finished))
+
+
 class JobStore:
     def __init__(self, client: redis.Redis, result_ttl: float = 24 * 3600) -> None:
         self.redis = client
@@ -82,13 +93,9 @@ class JobStore:
             pipe.expire(key, UNFINISHED_TTL)
             if record.status not in FINISHED:
                 pipe.sadd(UNFINISHED, record.jobId)
-            keys = record_index_keys(record)
-            for index in keys:
-                pipe.zadd(index, {record.jobId: record.created})
-            pipe.sadd(INDEX_KEYS, *keys)
+            _index(pipe, record.jobId, record.created, record_index_keys(record))
             if record.status in FINISHED and record.finished is not None:
-                pipe.hset(DURATIONS, record.jobId,
-                          duration(record.started, record.finished, record.finished))
+                _keep_duration(pipe, record.jobId, record.started, record.finished)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -110,14 +117,11 @@ class JobStore:
         status = fields.get("status")
         if status is not None:
             added, removed = status_moves(identifier, owner, status)
-            for index in added:
-                pipe.zadd(index, {job_id: created})
+            _index(pipe, job_id, created, added)
             for index in removed:
                 pipe.zrem(index, job_id)
-            pipe.sadd(INDEX_KEYS, *added)
         if status in FINISHED and fields.get("finished") is not None:
-            pipe.hset(DURATIONS, job_id, duration(fields.get("started", started),
-                                                  fields["finished"], fields["finished"]))
+            _keep_duration(pipe, job_id, fields.get("started", started), fields["finished"])
         if status in FINISHED and fields.get("expires"):
             pipe.expireat(key, int(fields["expires"]) + 1)
         pipe.execute()
