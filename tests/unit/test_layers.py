@@ -12,14 +12,16 @@ import cloudgeo.wpsnode
 ROOT = Path(cloudgeo.wpsnode.__file__).parent
 PREFIX = "cloudgeo.wpsnode."
 # Layer -> the layers it may import. Top-level modules (settings, errors, caller,
-# metrics, qgis_runtime) are shared by all and import no layer but the catalogue
-# (the settings load a node's catalogue under its publication policy).
+# metrics, qgis_runtime) are shared by all and import no layer but what the node
+# publishes: the catalogue (loaded under the publication policy) and the builtins.
+PUBLISHED = {"catalog", "builtin"}
 ALLOWED = {
-    "api": {"jobs", "inputs", "catalog"},
-    "jobs": {"inputs", "catalog"},
-    "worker": {"jobs", "inputs", "catalog"},
+    "api": {"jobs", "inputs", *PUBLISHED},
+    "jobs": {"inputs", *PUBLISHED},
+    "worker": {"jobs", "inputs", *PUBLISHED},
     "inputs": {"catalog"},
     "catalog": set(),
+    "builtin": set(),
 }
 
 
@@ -60,7 +62,7 @@ def test_layers_import_only_downwards():
             other = layer(target)
             if own and other and other != own and other not in ALLOWED[own]:
                 wrong.append(f"{module} imports {target}")
-            if own is None and other not in (None, "catalog") and module != PREFIX + "__main__":
+            if own is None and other not in (None, *PUBLISHED) and module != PREFIX + "__main__":
                 wrong.append(f"shared module {module} imports the layer module {target}")
     assert not wrong, "\n".join(sorted(wrong))
 

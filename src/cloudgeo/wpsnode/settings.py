@@ -43,6 +43,11 @@ CLOUDGEO_WPS_MAX_INLINE_OUTPUT (default 16777216)
     the largest stored file the OGC API puts inside a JSON results document when an
     output is asked for by value (larger: ask for it by reference or as a raw response,
     which streams it)
+CLOUDGEO_WPS_MAX_REQUEST_BODY (default 67108864)
+    bytes of a request body (an execute request with inline values); larger: 413
+CLOUDGEO_WPS_BUILTIN_PROCESSES (default echo)
+    comma-separated plain-Python processes (cloudgeo.wpsnode.builtin) published on the
+    OGC API besides QGIS's; `echo` is what OGC's test suite executes; empty for none
 CLOUDGEO_WPS_CATALOG (default <state dir>/catalog.json)
     the process descriptions, made from QGIS at first start when missing
 CLOUDGEO_WPS_QUEUE (default cloudgeo.jobs)
@@ -77,13 +82,24 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cloudgeo.common.envsettings import env_choice, env_int, env_list, env_str, environment
+from cloudgeo.common.envsettings import (
+    SettingsError,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    environment,
+)
 from cloudgeo.common.server import ServerSettings
 from cloudgeo.storage.settings import S3Settings
 from cloudgeo.wpsnode.caller import JOB_LIST_MODES
 from cloudgeo.wpsnode.catalog.policy import PublicationPolicy
 from cloudgeo.wpsnode.catalog.store import Catalog
+
+if TYPE_CHECKING:
+    from cloudgeo.wpsnode.builtin import BuiltinProcess
 
 GIB = 1024**3
 
@@ -111,6 +127,8 @@ class WpsSettings:
     input_cache_entries: int = 8
     input_cache_bytes: int = 256 * 1024 * 1024
     max_inline_output: int = 16 * 1024 * 1024
+    max_request_body: int = 64 * 1024 * 1024
+    builtin_processes: tuple[str, ...] = ("echo",)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WpsSettings:
@@ -152,6 +170,10 @@ class WpsSettings:
                                       d.input_cache_bytes, minimum=0),
             max_inline_output=env_int(env, "CLOUDGEO_WPS_MAX_INLINE_OUTPUT",
                                       d.max_inline_output, minimum=0),
+            max_request_body=env_int(env, "CLOUDGEO_WPS_MAX_REQUEST_BODY",
+                                     d.max_request_body, minimum=1024),
+            builtin_processes=env_list(env, "CLOUDGEO_WPS_BUILTIN_PROCESSES")
+            if "CLOUDGEO_WPS_BUILTIN_PROCESSES" in env else d.builtin_processes,
             catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
             queue=env_str(env, "CLOUDGEO_WPS_QUEUE", d.queue),
             max_queued=env_int(env, "CLOUDGEO_WPS_MAX_QUEUED", d.max_queued, minimum=1),
@@ -171,6 +193,18 @@ class WpsSettings:
     user_header: str = ""
     admins: frozenset[str] = frozenset()
     job_list: str = "owner"
+
+    def __post_init__(self) -> None:
+        self.builtins()  # an unknown builtin process name stops the node at start
+
+    def builtins(self) -> dict[str, BuiltinProcess]:
+        """The plain-Python processes this node publishes on the OGC API."""
+        from cloudgeo.wpsnode.builtin import enabled
+
+        try:
+            return enabled(self.builtin_processes)
+        except ValueError as exc:
+            raise SettingsError(f"CLOUDGEO_WPS_BUILTIN_PROCESSES: {exc}") from None
 
     def publication_policy(self) -> PublicationPolicy:
         return PublicationPolicy.from_globs(self.processes_include, self.processes_exclude)

@@ -31,6 +31,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     service = JobService(settings, catalog, client)
     app = Flask(__name__)
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body  # larger bodies: 413
     app.extensions["cloudgeo.jobs"] = service
 
     def failure(message: str, data=None) -> dict:
@@ -60,6 +61,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     @app.after_request
     def name_the_node(response):
         response.headers[NODE_HEADER] = settings.node_id
+        # A caller's text comes back in results: never let a browser read it as HTML.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
     from cloudgeo.wpsnode.api.ogc.api import blueprint

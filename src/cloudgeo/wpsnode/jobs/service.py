@@ -11,6 +11,7 @@ import redis
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.storage.objectstore import ObjectStore
+from cloudgeo.wpsnode.builtin import BuiltinProcess, check_inputs
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.errors import InputError
@@ -73,6 +74,18 @@ class JobService:
                delivery: dict | None = None) -> JobRecord:
         process = self.catalog.get(identifier)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
+        return self._queue(identifier, plan, inputs, mode, delivery)
+
+    def submit_builtin(self, process: BuiltinProcess, inputs: dict, mode: str = "sync",
+                       delivery: dict | None = None) -> JobRecord:
+        """A job of a plain-Python process (cloudgeo.wpsnode.builtin), its inputs checked
+        against its description first."""
+        plan = {"literals": check_inputs(process, inputs), "references": {},
+                "destinations": {}, "builtin": True}
+        return self._queue(process.id, plan, inputs, mode, delivery)
+
+    def _queue(self, identifier: str, plan: dict, inputs, mode: str,
+               delivery: dict | None) -> JobRecord:
         self.admit()
         record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
                            status=ACCEPTED, created=time.time(), plan=plan,

@@ -85,6 +85,7 @@ class JobRunner:
         self.jobs = JobStore(client, settings.result_ttl)
         self.heartbeat = heartbeat
         self.catalog = settings.load_catalog()
+        self.builtins = settings.builtins()
         self.store = ObjectStore(settings.s3)
         own = frozenset({host_port(settings.public_url), host_port(settings.file_service_url)})
         self.fetcher = Fetcher(HrefPolicy.from_urls(settings.allowed_hosts), own, self.store,
@@ -166,6 +167,13 @@ class JobRunner:
 
     # -- the job itself ------------------------------------------------------
     def _execute(self, identifier: str, plan: dict, folder: Path, job_id: str) -> dict:
+        if plan.get("builtin"):
+            # Only the OGC adapter makes such plans, for the node's builtin processes.
+            builtin = self.builtins.get(identifier)
+            if builtin is None:  # nodes sharing a queue publish different builtins
+                raise JobFailed("execution", f"the builtin process {identifier} is not "
+                                             f"enabled on node {self.settings.node_id}")
+            return builtin.run(plan["literals"])
         import processing
         from qgis.core import QgsProcessingContext, QgsProcessingException
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, jsonify, request, send_from_directory
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc import shapes
@@ -69,6 +70,16 @@ def html(template: str, **context) -> Response:
 def blueprint(service) -> Blueprint:
     api = Blueprint("ogcapi", __name__, url_prefix="/ogcapi", template_folder="templates",
                     static_folder="static")
+    # Plain-Python processes (cloudgeo.wpsnode.builtin): published here only.
+    builtins = service.settings.builtins()
+    listed = [*service.catalog.processes.values(),
+              *(b.catalog_entry() for b in builtins.values())]
+
+    def lookup(process_id: str) -> dict:
+        """A published process as the catalogue describes it (a builtin's entry too)."""
+        if process_id in builtins:
+            return builtins[process_id].catalog_entry()
+        return service.catalog.get(process_id)
 
     @api.get("/swagger-ui/<path:name>")
     def swagger_files(name: str):
@@ -86,6 +97,12 @@ def blueprint(service) -> Blueprint:
     def no_such_process(exc: UnknownProcess):
         return problem_response("no-such-process", "No such process", 404,
                                 f"no process '{exc.args[0]}'")
+
+    @api.errorhandler(RequestEntityTooLarge)
+    def too_large(exc: RequestEntityTooLarge):
+        return problem_response("payload-too-large", "Request body too large", 413,
+                                f"the request body is above the {service.settings.max_request_body}"
+                                " bytes this service takes")
 
     @api.errorhandler(ApiError)
     def invalid(exc: ApiError):
@@ -122,7 +139,7 @@ def blueprint(service) -> Blueprint:
         limit = _limit(MAX_LIMIT)
         start = _offset()
         q = request.args.get("q", "").strip()
-        every = [p for p in service.catalog.processes.values() if shapes.matches(p, q)]
+        every = [p for p in listed if shapes.matches(p, q)]
         shown = every[start:start + limit]
         base = base_url()
         search = f"&q={quote(q)}" if q else ""
@@ -144,8 +161,10 @@ def blueprint(service) -> Blueprint:
     def describe(process_id: str):
         if process_id.endswith("/execution"):
             raise ApiError(405, "execution takes POST", field="method")
-        process = service.catalog.get(process_id)
-        described = shapes.process_description(process, base_url())
+        process = lookup(process_id)
+        described = (shapes.builtin_description(builtins[process_id], base_url())
+                     if process_id in builtins else
+                     shapes.process_description(process, base_url()))
         if wants_html():
             return html("process.html", doc=described, fields=form_fields(process),
                         upload_url=upload_url())
@@ -157,7 +176,7 @@ def blueprint(service) -> Blueprint:
 
     @api.post("/processes/<path:process_id>/execution")
     def execute(process_id: str):
-        process = service.catalog.get(process_id)
+        process = lookup(process_id)
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON execute request with 'inputs'",
@@ -168,9 +187,14 @@ def blueprint(service) -> Blueprint:
         delivery = parse_delivery(body, process)
         prefer = request.headers.get("Prefer", "")
         prefer_async = "respond-async" in prefer
-        record = service.submit(process_id, shapes.seed_inputs(inputs),
-                                shapes.seed_outputs(body.get("outputs"), process),
-                                "async" if prefer_async else "sync", delivery.to_fields())
+        mode = "async" if prefer_async else "sync"
+        if process_id in builtins:
+            record = service.submit_builtin(builtins[process_id], inputs, mode,
+                                            delivery.to_fields())
+        else:
+            record = service.submit(process_id, shapes.seed_inputs(inputs),
+                                    shapes.seed_outputs(body.get("outputs"), process), mode,
+                                    delivery.to_fields())
         base = base_url()
         if prefer_async:
             response = jsonify(shapes.status_info(record, base))

@@ -22,7 +22,7 @@ from cloudgeo.wpsnode.api.formats import mime_for
 RESPONSES = ("document", "raw")
 TRANSMISSION_MODES = ("value", "reference")
 # QGIS output types that are always plain values (never stored as files).
-PLAIN_TYPES = {"outputNumber", "outputBoolean", "outputString"}
+PLAIN_TYPES = {"outputNumber", "outputBoolean", "outputString", "outputJson"}
 RETRIEVE_LINK = re.compile(r"/api/file/retrieve/(?P<id>[A-Za-z0-9_-]+)\.(?P<ext>[a-z0-9]+)$")
 
 
@@ -90,8 +90,16 @@ class Part:
         return bool(self.file_id)
 
 
+def is_qualified_binary(value: Any) -> bool:
+    """A binary literal as a builtin process returns it: {value, encoding, mediaType}."""
+    return isinstance(value, Mapping) and value.get("encoding") == "base64" and \
+        isinstance(value.get("value"), str) and isinstance(value.get("mediaType"), str)
+
+
 def _part(name: str, value: Any, mode: str) -> Part:
     match = RETRIEVE_LINK.search(value) if isinstance(value, str) else None
+    if match is None and is_qualified_binary(value):
+        return Part(name=name, value=value, media_type=value["mediaType"])
     if match is None:
         media = "text/plain" if isinstance(value, str | int | float | bool) else \
             "application/json"

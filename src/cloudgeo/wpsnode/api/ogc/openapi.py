@@ -1,47 +1,142 @@
-"""The OpenAPI 3.0 document of the OGC API – Processes endpoints (service-desc)."""
+"""The OpenAPI 3.0 document of the OGC API – Processes endpoints (service-desc): pure.
+
+It names every parameter the adapter reads (api.py, job_filters.py, execution.py), so
+Swagger UI offers them; tests/unit/test_ogc_openapi.py checks that none is missing.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from cloudgeo.wpsnode.api.ogc.execution import RESPONSES, TRANSMISSION_MODES
+from cloudgeo.wpsnode.api.ogc.shapes import OGC_STATUS
 
-def _op(summary: str, *responses: str, params: list | None = None,
-        body: bool = False) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary,
-                          "responses": {code: {"description": code} for code in responses}}
-    if params:
-        op["parameters"] = params
-    if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"type": "object", "properties": {
-                "inputs": {"type": "object"}, "outputs": {"type": "object"}}}}}}
-    return op
+JSON = "application/json"
+PROBLEM = {"description": "an RFC 7807 problem naming what is wrong",
+           "content": {"application/problem+json": {"schema": {"type": "object"}}}}
 
 
-def _path_param(name: str) -> dict[str, Any]:
+def _query(name: str, description: str, schema: dict[str, Any],
+           explode: bool | None = None) -> dict[str, Any]:
+    param = {"name": name, "in": "query", "required": False, "description": description,
+             "schema": schema}
+    if explode is not None:
+        param.update(style="form", explode=explode)
+    return param
+
+
+def _path(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+FORMAT = _query("f", "json (the default for clients) or html (a page)",
+                {"type": "string", "enum": ["json", "html"]})
+OFFSET = _query("offset", "entries to pass over", {"type": "integer", "minimum": 0,
+                                                    "default": 0})
+
+
+def _limit(default: int) -> dict[str, Any]:
+    return _query("limit", "entries per page; above 1000, 1000 are served",
+                  {"type": "integer", "minimum": 1, "default": default})
+
+
+def _answer(description: str, media: str = JSON) -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": {}}}}
+
+
+def _op(summary: str, responses: dict[str, Any], params: list | None = None,
+        **extra: Any) -> dict[str, Any]:
+    errors = {"400": PROBLEM} if params and any(p["in"] == "query" for p in params) else {}
+    return {"summary": summary, "parameters": params or [],
+            "responses": {**responses, **errors}, **extra}
+
+
+EXECUTE_BODY = {"required": True, "content": {JSON: {"schema": {
+    "type": "object",
+    "properties": {
+        "inputs": {"type": "object", "description": "input name -> a value, a qualified "
+                   "value {value, mediaType}, {href} or a list of these"},
+        "outputs": {"type": "object", "description": "the outputs to return (all when "
+                    "absent), each with its transmissionMode and format",
+                    "additionalProperties": {"type": "object", "properties": {
+                        "transmissionMode": {"type": "string",
+                                             "enum": list(TRANSMISSION_MODES)},
+                        "format": {"type": "object", "properties": {
+                            "mediaType": {"type": "string"}}}}}},
+        "response": {"type": "string", "enum": list(RESPONSES), "default": "document"},
+    }}}}}
+
+PREFER = {"name": "Prefer", "in": "header", "required": False,
+          "description": "respond-async: answer 201 with a job at once; wait: a sync answer",
+          "schema": {"type": "string"}}
+
+
+def _results(what: str) -> dict[str, Any]:
+    return {
+        "200": {"description": f"{what}: a results document, the output itself (response "
+                              "raw) or multipart/related (raw, several outputs)",
+                "content": {JSON: {"schema": {"type": "object"}},
+                            "multipart/related": {"schema": {}},
+                            "application/octet-stream": {"schema": {}}}},
+        "204": {"description": "response raw with every output by reference: Link headers"},
+    }
+
+
 def document(base: str) -> dict[str, Any]:
-    process_id, job_id = _path_param("processId"), _path_param("jobId")
-    limit = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+    process_id, job_id = _path("processId"), _path("jobId")
+    job_filters = [
+        _query("status", "job statuses, repeated or comma-separated",
+               {"type": "array", "items": {"type": "string",
+                                           "enum": list(OGC_STATUS.values())}}, explode=True),
+        _query("processID", "process ids, repeated or comma-separated",
+               {"type": "array", "items": {"type": "string"}}, explode=True),
+        _query("type", "job types; this service runs `process` jobs",
+               {"type": "array", "items": {"type": "string"}}, explode=True),
+        _query("datetime", "created at an RFC 3339 instant or in an interval start/end "
+                           "('..' open)", {"type": "string"}),
+        _query("minDuration", "finished jobs that ran at least this many seconds",
+               {"type": "number", "minimum": 0}),
+        _query("maxDuration", "finished jobs that ran at most this many seconds",
+               {"type": "number", "minimum": 0}),
+    ]
     return {
         "openapi": "3.0.3",
         "info": {"title": "CloudGeo OGC API – Processes", "version": "1.0.0"},
         "servers": [{"url": base}],
         "paths": {
-            "/": {"get": _op("Landing page", "200")},
-            "/conformance": {"get": _op("Conformance classes", "200")},
-            "/processes": {"get": _op("Process list", "200", params=[limit])},
-            "/processes/{processId}": {"get": _op("Process description", "200", "404",
-                                                  params=[process_id])},
+            "/": {"get": _op("Landing page", {"200": _answer("the landing page")},
+                             [FORMAT])},
+            "/conformance": {"get": _op("Conformance classes",
+                                        {"200": _answer("the conformance classes")},
+                                        [FORMAT])},
+            "/api": {"get": _op("This document (Swagger UI with f=html)",
+                                {"200": _answer("the API definition",
+                                                "application/vnd.oai.openapi+json;"
+                                                "version=3.0")}, [FORMAT])},
+            "/processes": {"get": _op(
+                "Process list", {"200": _answer("a page of process summaries")},
+                [_limit(1000), OFFSET,
+                 _query("q", "words found in the id, title, group or description",
+                        {"type": "string"}), FORMAT])},
+            "/processes/{processId}": {"get": _op(
+                "Process description", {"200": _answer("the process description"),
+                                        "404": PROBLEM}, [process_id, FORMAT])},
             "/processes/{processId}/execution": {"post": _op(
-                "Execute a process (Prefer: respond-async for a job)", "200", "201", "400",
-                "404", params=[process_id], body=True)},
-            "/jobs": {"get": _op("Job list", "200", params=[limit])},
-            "/jobs/{jobId}": {"get": _op("Job status", "200", "404", params=[job_id]),
-                              "delete": _op("Dismiss a job", "200", "404", params=[job_id])},
-            "/jobs/{jobId}/results": {"get": _op("Job results", "200", "404",
-                                                 params=[job_id])},
+                "Execute a process", {**_results("sync execution"),
+                                      "201": _answer("the job (Prefer: respond-async)"),
+                                      "400": PROBLEM, "404": PROBLEM, "413": PROBLEM,
+                                      "500": PROBLEM, "503": PROBLEM},
+                [process_id, PREFER], requestBody=EXECUTE_BODY)},
+            "/jobs": {"get": _op("Job list", {"200": _answer("a page of jobs, newest first"),
+                                              "404": PROBLEM},
+                                 [_limit(100), OFFSET, *job_filters, FORMAT])},
+            "/jobs/{jobId}": {
+                "get": _op("Job status", {"200": _answer("the job's status"),
+                                          "404": PROBLEM}, [job_id, FORMAT]),
+                "delete": _op("Dismiss a job", {"200": _answer("the dismissed job"),
+                                                "404": PROBLEM}, [job_id])},
+            "/jobs/{jobId}/results": {"get": _op(
+                "Job results", {**_results("as the execute request asked"),
+                                "404": PROBLEM, "500": PROBLEM}, [job_id])},
         },
     }

@@ -14,7 +14,14 @@ from flask import Response, jsonify
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.storage.objectstore import ObjectNotFound, ObjectStore
-from cloudgeo.wpsnode.api.ogc.execution import Delivery, Part, delivered, flat, link_header
+from cloudgeo.wpsnode.api.ogc.execution import (
+    Delivery,
+    Part,
+    delivered,
+    flat,
+    is_qualified_binary,
+    link_header,
+)
 from cloudgeo.wpsnode.jobs.record import JobRecord
 
 
@@ -64,6 +71,8 @@ def _document_value(store: ObjectStore, part: Part, max_inline: int) -> Any:
 
 
 def _literal_bytes(part: Part) -> bytes:
+    if is_qualified_binary(part.value):  # raw: the bytes themselves
+        return base64.b64decode(part.value["value"])
     if part.media_type == "application/json":
         return json.dumps(part.value).encode()
     return str(part.value).encode()

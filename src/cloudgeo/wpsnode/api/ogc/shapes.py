@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloudgeo.wpsnode.api.formats import INPUT_MIMES, mime_for
+from cloudgeo.wpsnode.builtin import BuiltinProcess
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
 from cloudgeo.wpsnode.jobs.record import JobRecord
 
@@ -63,7 +64,8 @@ def process_summary(process: dict[str, Any], base: str) -> dict[str, Any]:
         "id": process["id"], "title": process["title"], "version": "1.0.0",
         "description": process["description"][:500],
         "keywords": [process["provider"], process["group"]],
-        "jobControlOptions": JOB_CONTROL, "outputTransmission": ["value", "reference"],
+        "jobControlOptions": JOB_CONTROL,
+        "outputTransmission": ["value"] if process.get("builtin") else ["value", "reference"],
         "links": [link(f"{base}/processes/{process['id']}", "self", "process description")],
     }
 
@@ -97,6 +99,15 @@ def _input_schema(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("allowMultiple"):
         return {"type": "array", "items": one}
     return one
+
+
+def builtin_description(process: BuiltinProcess, base: str) -> dict[str, Any]:
+    """A plain-Python process's description: its own inputs and outputs; by value only."""
+    summary = {**process_summary(process.catalog_entry(), base),
+               "keywords": list(process.keywords)}
+    links = [link(f"{base}/processes/{process.id}/execution", f"{REL}/execute", "execute")]
+    return {**summary, "links": summary["links"] + links, "inputs": dict(process.inputs),
+            "outputs": dict(process.outputs)}
 
 
 def process_description(process: dict[str, Any], base: str) -> dict[str, Any]:
