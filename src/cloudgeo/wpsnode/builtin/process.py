@@ -83,11 +83,11 @@ def check_inputs(process: BuiltinProcess, given: Mapping[str, Any]) -> dict[str,
             raise InputError(name, f"process '{process.id}' has no such input; its inputs "
                                    f"are {sorted(process.inputs)}")
     for name, described in process.inputs.items():
+        low, high = described.get("minOccurs", 1), described.get("maxOccurs", 1)
         if name not in given:
-            if described.get("minOccurs", 1) > 0:
+            if low > 0:
                 raise InputError(name, "is required")
             continue
-        low, high = described.get("minOccurs", 1), described.get("maxOccurs", 1)
         multiple = high != 1 and isinstance(given[name], list)
         values = given[name] if multiple else [given[name]]
         if multiple and (len(values) < max(low, 1) or

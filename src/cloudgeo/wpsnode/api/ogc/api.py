@@ -72,13 +72,13 @@ def blueprint(service) -> Blueprint:
                     static_folder="static")
     # Plain-Python processes (cloudgeo.wpsnode.builtin): published here only.
     builtins = service.settings.builtins()
-    listed = [*service.catalog.processes.values(),
-              *(b.catalog_entry() for b in builtins.values())]
+    builtin_entries = {pid: builtin.catalog_entry() for pid, builtin in builtins.items()}
+    listed = [*service.catalog.processes.values(), *builtin_entries.values()]
 
     def lookup(process_id: str) -> dict:
         """A published process as the catalogue describes it (a builtin's entry too)."""
-        if process_id in builtins:
-            return builtins[process_id].catalog_entry()
+        if process_id in builtin_entries:
+            return builtin_entries[process_id]
         return service.catalog.get(process_id)
 
     @api.get("/swagger-ui/<path:name>")
@@ -161,9 +161,8 @@ def blueprint(service) -> Blueprint:
     def describe(process_id: str):
         if process_id.endswith("/execution"):
             raise ApiError(405, "execution takes POST", field="method")
-        process = lookup(process_id)
-        described = (shapes.builtin_description(builtins[process_id], base_url())
-                     if process_id in builtins else
+        process, builtin = lookup(process_id), builtins.get(process_id)
+        described = (shapes.builtin_description(builtin, base_url()) if builtin else
                      shapes.process_description(process, base_url()))
         if wants_html():
             return html("process.html", doc=described, fields=form_fields(process),
@@ -176,7 +175,7 @@ def blueprint(service) -> Blueprint:
 
     @api.post("/processes/<path:process_id>/execution")
     def execute(process_id: str):
-        process = lookup(process_id)
+        process, builtin = lookup(process_id), builtins.get(process_id)
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise ApiError(400, "the body must be a JSON execute request with 'inputs'",
@@ -188,9 +187,8 @@ def blueprint(service) -> Blueprint:
         prefer = request.headers.get("Prefer", "")
         prefer_async = "respond-async" in prefer
         mode = "async" if prefer_async else "sync"
-        if process_id in builtins:
-            record = service.submit_builtin(builtins[process_id], inputs, mode,
-                                            delivery.to_fields())
+        if builtin:
+            record = service.submit_builtin(builtin, inputs, mode, delivery.to_fields())
         else:
             record = service.submit(process_id, shapes.seed_inputs(inputs),
                                     shapes.seed_outputs(body.get("outputs"), process), mode,

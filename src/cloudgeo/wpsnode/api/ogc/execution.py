@@ -21,7 +21,8 @@ from cloudgeo.wpsnode.api.formats import mime_for
 
 RESPONSES = ("document", "raw")
 TRANSMISSION_MODES = ("value", "reference")
-# QGIS output types that are always plain values (never stored as files).
+# Output types that are always plain values, never stored as files: QGIS's, and a
+# builtin process's JSON (builtin.process.BuiltinProcess.catalog_entry).
 PLAIN_TYPES = {"outputNumber", "outputBoolean", "outputString", "outputJson"}
 RETRIEVE_LINK = re.compile(r"/api/file/retrieve/(?P<id>[A-Za-z0-9_-]+)\.(?P<ext>[a-z0-9]+)$")
 
