@@ -70,6 +70,14 @@ QUERIES = [
     JobQuery(max_duration=1, statuses=frozenset({"succeeded"})),
     JobQuery(min_duration=2, max_duration=60, owner="alice", offset=3, limit=4),
     JobQuery(process_ids=frozenset({""})),  # a type other than process: nothing
+    # Duration buckets: whole ones, boundary ones, unfinished jobs beside them.
+    JobQuery(min_duration=60, process_ids=frozenset({"native:buffer"})),
+    JobQuery(min_duration=0, max_duration=0.5),
+    JobQuery(max_duration=5, statuses=frozenset({"accepted", "running", "failed"})),
+    JobQuery(min_duration=2.5, statuses=frozenset({"running"}), owner="bob"),
+    JobQuery(min_duration=1, max_duration=400, statuses=frozenset({"succeeded", "dismissed"}),
+             offset=7, limit=5),
+    JobQuery(min_duration=35, max_duration=399),  # inside buckets, touching no job's value
 ]
 
 
@@ -95,6 +103,12 @@ def test_pages_add_up_to_the_whole_list_and_changes_show_at_once(store):
     assert moved not in [r.jobId for r in store.find(failed, now=NOW)]
     dismissed = JobQuery(statuses=frozenset({"dismissed"}), limit=1000)
     assert [r.jobId for r in store.find(dismissed, now=NOW)] == oracle(records, dismissed)
+    # So does it in the duration-bucket sets.
+    for statuses in ({"failed"}, {"dismissed"}):
+        timed = JobQuery(statuses=frozenset(statuses), min_duration=0, limit=1000)
+        assert [r.jobId for r in store.find(timed, now=NOW)] == oracle(records, timed)
+    assert not [key for key in store.redis.keys("cloudgeo:jobs:dx*:failed:*")
+                if store.redis.zscore(key, moved) is not None]
 
 
 def test_removed_and_expired_records_leave_the_lists(store):
@@ -110,8 +124,8 @@ def test_removed_and_expired_records_leave_the_lists(store):
     assert [r.jobId for r in store.find(query, now=NOW)] == oracle(records, query)
     # The expired record's index entries went as the list read past them.
     assert store.redis.zscore("cloudgeo:jobs:index", expired) is None
-    assert not [key for key in store.redis.keys("cloudgeo:jobs:ix:*")
-                if store.redis.zscore(key, gone) is not None]
+    assert not [key for pattern in ("cloudgeo:jobs:ix:*", "cloudgeo:jobs:dx*")
+                for key in store.redis.keys(pattern) if store.redis.zscore(key, gone) is not None]
     assert store.redis.hget(DURATIONS, gone) is None
     # A duration filter meets the expired one's duration too, and drops it.
     store.find(JobQuery(min_duration=0, limit=1000), now=NOW)

@@ -7,7 +7,16 @@ from werkzeug.datastructures import MultiDict
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc.job_filters import job_query
-from cloudgeo.wpsnode.jobs.joblist import ALL_JOBS, JobQuery, keys_of, status_moves
+from cloudgeo.wpsnode.jobs.joblist import (
+    ALL_JOBS,
+    JobQuery,
+    duration_bucket,
+    duration_index_key,
+    finished_keys,
+    index_key,
+    keys_of,
+    status_moves,
+)
 
 
 def query(**args) -> JobQuery:
@@ -48,3 +57,22 @@ def test_a_job_is_in_eight_sets_and_a_status_change_moves_four():
     assert not set(removed) & set(keys_of("native:buffer", "alice", "failed"))
     # A user name with the separator in it cannot reach another user's set.
     assert keys_of("p", "a:b", "failed")[4] != keys_of("b", "a", "failed")[4]
+
+
+def test_a_finished_job_is_in_the_duration_bucket_sets_of_its_duration():
+    assert [duration_bucket(s) for s in (0, 0.99, 1, 59.9, 60, 86400, 1e9)] == [
+        0, 0, 1, 2, 3, 6, 6]
+    keys = finished_keys("native:buffer", "alice", "failed", 75.0)
+    assert len(set(keys)) == 8 and all(key.startswith("cloudgeo:jobs:dx3:") for key in keys)
+    # minDuration=60 on one process: buckets 3..6 of that process, and its running jobs;
+    # the accepted ones (who have run 0 s) are left out.
+    query = JobQuery(min_duration=60, process_ids=frozenset({"native:buffer"}))
+    assert query.keys() == [duration_index_key(None, None, "native:buffer", b)
+                            for b in (3, 4, 5, 6)] + [
+        index_key(None, "running", "native:buffer")]
+    # A range inside one bucket reads that bucket only; accepted jobs join at 0 s.
+    assert JobQuery(min_duration=0, max_duration=0.5).keys() == [
+        duration_index_key(None, None, None, 0), index_key(None, "running", None),
+        index_key(None, "accepted", None)]
+    assert JobQuery(max_duration=9, statuses=frozenset({"failed"})).keys() == [
+        duration_index_key(None, "failed", None, b) for b in (0, 1)]

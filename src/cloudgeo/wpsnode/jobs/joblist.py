@@ -4,15 +4,18 @@ Every job is in up to eight sorted sets scored by its creation time, one per
 combination of {its owner, any owner} × {its status, any status} × {its process, any
 process}. A list filtered by owner, status and process is then one range read of one
 set (a few sets when several statuses or processes are asked for, merged), newest first;
-`datetime` is a score range. Durations change while a job runs, so minDuration and
-maxDuration are checked on the candidates the sets give, as is everything else: an
-index entry is a hint, the record decides (a stale entry costs a read, never a wrong
-answer). A status change moves the job between status sets in the same transaction as
-the record's write.
+`datetime` is a score range. A finished job's duration no longer changes, so it is
+also in the same eight sets split by a duration bucket (`DURATION_EDGES`): a list with
+minDuration/maxDuration merges the buckets the range touches, newest first, and only the
+boundary buckets hold jobs outside it; running jobs (whose duration grows) come from the
+running sets. Every candidate is still checked against the whole query: an index entry
+is a hint, the record decides (a stale entry costs a read, never a wrong answer). A
+status change moves the job between sets in the same transaction as the record's write.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import product
@@ -34,14 +37,43 @@ INDEX_KEYS = "cloudgeo:jobs:index-keys"  # every index set made, for trimming
 # Finished jobs' durations (a hash: job id -> seconds), so a duration filter reads one
 # field per candidate in one command, not a record each.
 DURATIONS = "cloudgeo:jobs:durations"
+# Bucket edges in seconds (1 s, 10 s, a minute, 10 minutes, an hour, a day): the
+# thresholds people filter by fall on an edge, so a bucket is mostly all in or all out.
+DURATION_EDGES = (1.0, 10.0, 60.0, 600.0, 3600.0, 86400.0)
+
+
+def _key_parts(owner: str | None, status: str | None, process: str | None) -> str:
+    return ":".join(ANY if value is None else quote(value, safe="")
+                    for value in (owner, status, process))
 
 
 def index_key(owner: str | None, status: str | None, process: str | None) -> str:
-    parts = [ANY if value is None else quote(value, safe="")
-             for value in (owner, status, process)]
-    if parts == [ANY, ANY, ANY]:
-        return ALL_JOBS
-    return "cloudgeo:jobs:ix:" + ":".join(parts)
+    parts = _key_parts(owner, status, process)
+    return ALL_JOBS if parts == f"{ANY}:{ANY}:{ANY}" else f"cloudgeo:jobs:ix:{parts}"
+
+
+def duration_bucket(seconds: float) -> int:
+    """The bucket of a duration: 0 below the first edge, len(DURATION_EDGES) above the last."""
+    return bisect_right(DURATION_EDGES, seconds)
+
+
+def buckets_between(low: float | None, high: float | None) -> range:
+    """The buckets holding durations in [low, high]."""
+    return range(duration_bucket(low or 0.0),
+                 duration_bucket(high) + 1 if high is not None else len(DURATION_EDGES) + 1)
+
+
+def duration_index_key(owner: str | None, status: str | None, process: str | None,
+                       bucket: int) -> str:
+    """The set of finished jobs with these values whose duration is in `bucket`."""
+    return f"cloudgeo:jobs:dx{bucket}:{_key_parts(owner, status, process)}"
+
+
+def finished_keys(identifier: str, owner: str | None, status: str, took: float) -> list[str]:
+    """The duration-bucket sets a finished job is in."""
+    bucket = duration_bucket(took)
+    return [duration_index_key(o, s, p, bucket) for o, s, p in
+            product(_owners(owner), (None, status), (None, identifier))]
 
 
 def _owners(owner: str | None) -> list[str | None]:
@@ -85,10 +117,28 @@ class JobQuery:
     limit: int = 100
     offset: int = 0
 
+    @property
+    def timed(self) -> bool:
+        return self.min_duration is not None or self.max_duration is not None
+
     def keys(self) -> list[str]:
-        statuses: Iterable[str | None] = sorted(self.statuses) or [None]
+        """The sets whose merge, newest first, holds every job the query may list."""
         processes: Iterable[str | None] = sorted(self.process_ids) or [None]
-        return [index_key(self.owner, s, p) for s, p in product(statuses, processes)]
+        if not self.timed:
+            statuses: Iterable[str | None] = sorted(self.statuses) or [None]
+            return [index_key(self.owner, s, p) for s, p in product(statuses, processes)]
+        # Finished jobs from the buckets the range touches (one set per bucket when no
+        # status is asked for); unfinished ones from their status sets, the accepted
+        # (who have not run at all) only when a duration of 0 is in the range.
+        asked = self.statuses or frozenset(STATUSES)
+        finished = sorted(asked & {SUCCEEDED, FAILED, DISMISSED})
+        by_bucket: Iterable[str | None] = finished if self.statuses else [None]
+        unfinished = [s for s in (RUNNING, ACCEPTED) if s in asked
+                      and (s == RUNNING or not self.min_duration)]
+        buckets = buckets_between(self.min_duration, self.max_duration)
+        return ([duration_index_key(self.owner, s, p, b)
+                 for s, p, b in product(by_bucket if finished else [], processes, buckets)]
+                + [index_key(self.owner, s, p) for s, p in product(unfinished, processes)])
 
     def score_range(self) -> tuple[str, str]:
         """ZRANGEBYSCORE bounds (max, min) of the creation-time range."""

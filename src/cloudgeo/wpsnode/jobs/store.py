@@ -20,6 +20,7 @@ from cloudgeo.wpsnode.jobs.joblist import (
     STATUSES,
     JobQuery,
     duration,
+    finished_keys,
     keys_of,
     record_index_keys,
     status_moves,
@@ -67,8 +68,12 @@ def _index(pipe, job_id: str, created: float, keys: list[str]) -> None:
     pipe.sadd(INDEX_KEYS, *keys)
 
 
-def _keep_duration(pipe, job_id: str, started: float | None, finished: float) -> None:
-    pipe.hset(DURATIONS, job_id, duration(started, finished, finished))
+def _keep_duration(pipe, job_id: str, created: float, identifier: str, owner: str | None,
+                   status: str, started: float | None, finished: float) -> None:
+    """A finished job's duration, and its entries in the duration-bucket sets."""
+    took = duration(started, finished, finished)
+    pipe.hset(DURATIONS, job_id, took)
+    _index(pipe, job_id, created, finished_keys(identifier, owner, status, took))
 
 
 class JobStore:
@@ -95,7 +100,8 @@ class JobStore:
                 pipe.sadd(UNFINISHED, record.jobId)
             _index(pipe, record.jobId, record.created, record_index_keys(record))
             if record.status in FINISHED and record.finished is not None:
-                _keep_duration(pipe, record.jobId, record.started, record.finished)
+                _keep_duration(pipe, record.jobId, record.created, record.identifier,
+                               record.owner, record.status, record.started, record.finished)
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
@@ -108,8 +114,8 @@ class JobStore:
     def update(self, job_id: str, **fields: Any) -> None:
         """Sets fields of an existing record (one that expired or was removed stays gone)."""
         key = self.key(job_id)
-        identifier, owner, created, started = self._fields(job_id, "identifier", "owner",
-                                                           "created", "started")
+        identifier, owner, created, started, was, finished = self._fields(
+            job_id, "identifier", "owner", "created", "started", "status", "finished")
         if identifier is None:
             return
         pipe = self.redis.pipeline()  # a transaction: the record and its index move as one
@@ -120,8 +126,14 @@ class JobStore:
             _index(pipe, job_id, created, added)
             for index in removed:
                 pipe.zrem(index, job_id)
-        if status in FINISHED and fields.get("finished") is not None:
-            _keep_duration(pipe, job_id, fields.get("started", started), fields["finished"])
+            if was in FINISHED and finished is not None:  # leaves its old duration sets
+                for index in finished_keys(identifier, owner, was,
+                                           duration(started, finished, finished)):
+                    pipe.zrem(index, job_id)
+            started, finished = fields.get("started", started), fields.get("finished", finished)
+            if status in FINISHED and finished is not None:
+                _keep_duration(pipe, job_id, created, identifier, owner, status, started,
+                               finished)
         if status in FINISHED and fields.get("expires"):
             pipe.expireat(key, int(fields["expires"]) + 1)
         pipe.execute()
@@ -189,7 +201,7 @@ class JobStore:
         is checked against the whole query all the same."""
         now = time.time() if now is None else now
         keys = query.keys()
-        timed = query.min_duration is not None or query.max_duration is not None
+        timed = query.timed
         in_redis = 0 if timed or len(keys) > 1 else query.offset
         unread = 0 if timed else query.offset - in_redis
         to_skip = query.offset if timed else 0  # candidates of the right duration
@@ -243,9 +255,16 @@ class JobStore:
                     records.append(record)
             gone.execute()
 
-        # A duration filter passes over many candidates: read them a thousand at a time.
-        chunk, size = [], 1000 if timed else query.limit
-        batch = 1000 if timed else min(max(unread + query.limit, 100), 1000)
+        # The duration buckets hand over mostly jobs of the right duration: candidates
+        # are read a page (plus the offset still to pass over) at a time, twice as many
+        # each time a boundary bucket's misses leave the page short.
+        growth = 1
+
+        def wanted() -> int:
+            return min(1000, max(query.limit - len(records) + to_skip, 1) * growth)
+
+        chunk, size = [], wanted() if timed else query.limit
+        batch = min(max(unread + to_skip + query.limit, 100), 1000)
         for job_id, index in self._candidates(keys, query, batch, in_redis):
             if job_id in seen:
                 continue
@@ -259,7 +278,8 @@ class JobStore:
                 chunk = []
                 if len(records) >= query.limit:
                     break
-                size = 1000 if timed else query.limit - len(records)
+                growth *= 2
+                size = wanted() if timed else query.limit - len(records)
         if chunk and len(records) < query.limit:
             read(chunk)
         return records
@@ -283,14 +303,19 @@ class JobStore:
 
     def remove(self, job_id: str) -> None:
         key = self.key(job_id)
-        identifier, owner = self._fields(job_id, "identifier", "owner")
+        identifier, owner, status, started, finished = self._fields(
+            job_id, "identifier", "owner", "status", "started", "finished")
         pipe = self.redis.pipeline()
         pipe.delete(key, f"{key}:done")
         pipe.srem(UNFINISHED, job_id)
         pipe.zrem(INDEX, job_id)
         pipe.hdel(DURATIONS, job_id)
         if identifier is not None:
-            for index in {k for status in STATUSES for k in keys_of(identifier, owner, status)}:
+            indexes = {k for each in STATUSES for k in keys_of(identifier, owner, each)}
+            if status in FINISHED and finished is not None:
+                indexes.update(finished_keys(identifier, owner, status,
+                                             duration(started, finished, finished)))
+            for index in indexes:
                 pipe.zrem(index, job_id)
         pipe.execute()
 
