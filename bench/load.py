@@ -6,7 +6,10 @@ CloudGeo (1 node x 2 QGIS workers) fetches the input by link from its file servi
 stores the output in S3; the peer (2 workers, no recycling) reads the input as a
 server-side path and leaves the output on its disk; the floor writes a GeoPackage in
 this process. Per target: sequential p50/p90, then throughput at 12 clients x 3
-requests and 48 x 4, counting every request that did not succeed. Before all that,
+requests and 48 x 4, counting every request that did not succeed. Sequential requests
+go round the targets one at a time and each workload runs target after target in a
+rotating order: this machine's speed drifts over seconds (a QGIS run here takes 67 ms
+for a minute, then 120 ms), and a drift must fall on every target alike. Before all that,
 a burst of 48 x 4 mixed WPS/JSON/OGC requests is sent the moment `cloudgeo up`
 returns: a node in rotation must be able to execute.
 
@@ -95,7 +98,7 @@ def attempt(send: Request, session: requests.Session) -> str | None:
         return f"{type(exc).__name__}: {exc}"
 
 
-def sequential(send: Request | Callable[[], None], count: int, session=None
+def sequential(send: Request | Callable[[], str | None], count: int, session=None
                ) -> tuple[list[float], list[str]]:
     times, failures = [], []
     for _ in range(count):
@@ -182,18 +185,27 @@ def report(targets: dict[str, Request], floor: Callable[[], None], args, lost_be
     seq: dict[str, list[float]] = defaultdict(list)
     rates: dict[tuple[str, int, int], list[float]] = defaultdict(list)
     lost: dict[str, list[str]] = defaultdict(list)
-    for send in targets.values():  # warm-up: first loads, connection pools
-        sequential(send, 3, requests.Session())
+    sessions = {name: requests.Session() for name in targets}
+    for name, send in targets.items():  # warm-up: first loads, connection pools
+        sequential(send, 3, sessions[name])
     floor()
-    for _ in range(args.rounds):  # interleaved round by round: noise hits all alike
-        times, _ = sequential(floor, args.sequential)
-        seq["floor"] += times
-        for name, send in targets.items():
-            times, failures = sequential(send, args.sequential, requests.Session())
-            seq[name] += times
-            lost[name] += failures
-            for clients, each in WORKLOADS:
-                wall, failures = concurrent([send], clients, each)
+    runners: dict[str, Callable[[], str | None]] = {"floor": lambda: floor() or None, **{
+        name: (lambda send=send, session=sessions[name]: attempt(send, session))
+        for name, send in targets.items()}}
+    names = list(runners)
+    # Interleaved request by request (and workload by workload, in a rotating order):
+    # this machine's speed drifts over seconds, and a drift must hit every target alike.
+    for round_ in range(args.rounds):
+        for cycle in range(args.sequential):
+            shift = (round_ * args.sequential + cycle) % len(names)
+            for name in names[shift:] + names[:shift]:
+                times, failures = sequential(runners[name], 1)
+                seq[name] += times
+                lost[name] += failures if name != "floor" else []
+        for clients, each in WORKLOADS:
+            order = list(targets)[round_ % len(targets):] + list(targets)[:round_ % len(targets)]
+            for name in order:
+                wall, failures = concurrent([targets[name]], clients, each)
                 rates[(name, clients, each)].append(clients * each / wall)
                 lost[name] += failures
 

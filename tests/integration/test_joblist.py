@@ -139,3 +139,14 @@ def test_trimming_drops_entries_older_than_any_record_lives(store):
     assert all(store.redis.zcard(key) == 0 for key in store.redis.smembers(
         "cloudgeo:jobs:index-keys"))
     assert store.redis.hlen(DURATIONS) == 0
+
+
+def test_a_field_update_sets_a_live_record_and_never_brings_back_a_gone_one(store):
+    records = fill(store, 4)
+    live, gone = sorted(records)[:2]
+    store.remove(gone)
+    store.update(live, queuedOn="wps-2", percentCompleted=40)
+    store.update(gone, queuedOn="wps-2", percentCompleted=40)
+    record = store.get(live)
+    assert (record.queuedOn, record.percentCompleted) == ("wps-2", 40)
+    assert store.get(gone) is None and not store.redis.exists(store.key(gone))

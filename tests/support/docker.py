@@ -29,6 +29,15 @@ SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 SITE_CAS = Path("/usr/local/share/ca-certificates")
 
 
+def docker_client() -> str:
+    """The client installed beside dockerd (Debian's docker.io): a machine may put
+    another, newer `docker` first on PATH, whose API and builder need not match the
+    engine these tests start."""
+    engine = shutil.which("dockerd")
+    beside = Path(engine).with_name("docker") if engine else None
+    return str(beside) if beside and beside.exists() else "docker"
+
+
 def why_no_engine() -> str | None:
     """Why the container tests cannot run here, or None when they can."""
     for tool in ("dockerd", "docker", "debootstrap"):
@@ -68,8 +77,8 @@ class DockerEngine:
 
     def run(self, *args: str, check: bool = True, timeout: float = 1800,
             cwd: Path | None = None) -> subprocess.CompletedProcess:
-        done = subprocess.run(["docker", *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, cwd=cwd)
+        done = subprocess.run([docker_client(), *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, cwd=cwd)
         if check and done.returncode != 0:
             raise RuntimeError(f"docker {' '.join(args)} failed:\n{done.stdout[-3000:]}\n"
                                f"{done.stderr[-3000:]}")
@@ -88,7 +97,7 @@ class DockerEngine:
         # A dropped connection to the mirror should cost a retry, not the test run.
         (rootfs / "etc/apt/apt.conf.d/80-retries").write_text('Acquire::Retries "3";\n')
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "-", BASE_IMAGE], stdin=tar.stdout, env=self.env,
+        subprocess.run([docker_client(), "import", "-", BASE_IMAGE], stdin=tar.stdout, env=self.env,
                        check=True, capture_output=True, timeout=600)
         tar.wait()
         shutil.rmtree(rootfs)

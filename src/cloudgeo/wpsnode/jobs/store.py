@@ -38,6 +38,13 @@ UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphan
 DEADLINE_GRACE = 30.0
 
 
+# Fields set on a record only while it exists, in one command (a progress update or
+# the queue's note must not bring back a record that expired or was removed).
+SET_IF_EXISTS = """
+if redis.call('exists', KEYS[1]) == 1 then return redis.call('hset', KEYS[1], unpack(ARGV)) end
+return 0
+"""
+
 # Longer than the longest blocking wait below (redis-py's default is 5 s).
 SOCKET_TIMEOUT = 60
 WAIT_SLICE = 30
@@ -80,6 +87,7 @@ class JobStore:
     def __init__(self, client: redis.Redis, result_ttl: float = 24 * 3600) -> None:
         self.redis = client
         self.result_ttl = result_ttl
+        self._set_if_exists = client.register_script(SET_IF_EXISTS)
 
     @staticmethod
     def key(job_id: str) -> str:
@@ -114,6 +122,12 @@ class JobStore:
     def update(self, job_id: str, **fields: Any) -> None:
         """Sets fields of an existing record (one that expired or was removed stays gone)."""
         key = self.key(job_id)
+        if not fields:
+            return
+        if "status" not in fields:  # no index moves: one round trip
+            self._set_if_exists(keys=[key], args=[
+                item for name, value in fields.items() for item in (name, json.dumps(value))])
+            return
         identifier, owner, created, started, was, finished = self._fields(
             job_id, "identifier", "owner", "created", "started", "status", "finished")
         if identifier is None:

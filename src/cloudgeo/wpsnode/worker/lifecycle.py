@@ -150,12 +150,12 @@ def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
     return thread
 
 
-_main_client = None
+_main_store: JobStore | None = None
 
 
 def note_queued(settings: WpsSettings, job_id: str) -> None:
-
-    global _main_client
-    if _main_client is None:
-        _main_client = redis_client(settings.redis_url)
-    JobStore(_main_client).update(job_id, queuedOn=settings.node_id)
+    """In the Celery main process, before the job goes to a QGIS worker: one command."""
+    global _main_store
+    if _main_store is None:
+        _main_store = JobStore(redis_client(settings.redis_url))
+    _main_store.update(job_id, queuedOn=settings.node_id)

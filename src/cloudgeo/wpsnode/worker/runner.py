@@ -32,10 +32,10 @@ from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, SUCCEEDED
 from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.settings import WpsSettings
+from cloudgeo.wpsnode.worker.progress import ProgressReporter
 from cloudgeo.wpsnode.worker.redact import redact_paths
 
 log = logging.getLogger(__name__)
-PROGRESS_INTERVAL = 0.5
 
 
 class JobFailed(Exception):
@@ -44,8 +44,9 @@ class JobFailed(Exception):
         self.failure, self.message = failure, message
 
 
-def _feedback(store: JobStore, job_id: str):
-    """A QgsProcessingFeedback that streams progress to the job record and keeps errors."""
+def _feedback():
+    """A QgsProcessingFeedback that keeps errors (its progress is read by a
+    ProgressReporter)."""
     from qgis.core import QgsProcessingFeedback
 
     class JobFeedback(QgsProcessingFeedback):
@@ -53,14 +54,6 @@ def _feedback(store: JobStore, job_id: str):
             super().__init__()
             self.errors: list[str] = []
             self.console: list[str] = []
-            self._last = (0.0, -1)
-            self.progressChanged.connect(self._progress)
-
-        def _progress(self, value: float) -> None:
-            percent, now = int(value), time.monotonic()
-            if percent != self._last[1] and now - self._last[0] >= PROGRESS_INTERVAL:
-                self._last = (now, percent)
-                store.update(job_id, percentCompleted=min(99, max(0, percent)))
 
         def reportError(self, error: str, fatalError: bool = False) -> None:
             self.errors.append(error.strip())
@@ -195,9 +188,12 @@ class JobRunner:
             destinations[name] = self._destination(folder / "out", name, fmt)
             params[name] = str(destinations[name])
         context = QgsProcessingContext()
-        feedback = _feedback(self.jobs, job_id)
+        feedback = _feedback()
         try:
-            results = processing.run(identifier, params, context=context, feedback=feedback)
+            with ProgressReporter(feedback, lambda percent: self.jobs.update(
+                    job_id, percentCompleted=percent)):
+                results = processing.run(identifier, params, context=context,
+                                         feedback=feedback)
         except QgsProcessingException as exc:
             detail = feedback.failure_detail() or str(exc)
             raise JobFailed("execution", f"{identifier} failed: {detail}") from None
