@@ -58,6 +58,7 @@ def configure_pywps(public_wps_url: str, workdir: Path) -> None:
         configuration.CONFIG.set(section, option, value)
     drop_request_log()
     share_template_environment()
+    build_execute_documents_when_read()
 
 
 def share_template_environment() -> None:
@@ -80,6 +81,38 @@ def share_template_environment() -> None:
 
     shared_environment.shared = True
     basic.RelEnvironment = shared_environment
+
+
+def build_execute_documents_when_read() -> None:
+    """PyWPS renders the whole ExecuteResponse document on every status change (accepted,
+    started, our final update, succeeded: four renders for a sync Execute) and serves
+    only the last; status files are never written here (JobStatusStore). So a status
+    change only marks the document stale, and reading it renders it once, from the
+    status at that moment, which is what the last eager render held."""
+    from pywps.exceptions import NoApplicableCode
+    from pywps.response.execute import ExecuteResponse
+
+    if isinstance(ExecuteResponse.__dict__.get("doc"), property):
+        return
+
+    def read(self):
+        if self.__dict__.get("_doc_stale"):
+            self._doc_stale = False
+            try:
+                self._doc, self.content_type = self._construct_doc()
+            except Exception as exc:
+                raise NoApplicableCode(f"Building Response Document failed with : {exc}") \
+                    from None
+        return self.__dict__.get("_doc")
+
+    def write(self, value) -> None:
+        self._doc, self._doc_stale = value, False
+
+    def mark_stale(self) -> None:
+        self._doc_stale = True
+
+    ExecuteResponse.doc = property(read, write)
+    ExecuteResponse._update_status_doc = mark_stale
 
 
 def drop_request_log() -> None:

@@ -128,44 +128,54 @@ class JobStore:
             self._set_if_exists(keys=[key], args=[
                 item for name, value in fields.items() for item in (name, json.dumps(value))])
             return
+        pipe = self._transition(job_id, fields)
+        if pipe is not None:
+            pipe.execute()
+
+    def _transition(self, job_id: str, fields: dict[str, Any]):
+        """A transaction (not yet sent) that writes `fields`, a status among them, with
+        the index moves it makes; None when the record is gone."""
+        key = self.key(job_id)
         identifier, owner, created, started, was, finished = self._fields(
             job_id, "identifier", "owner", "created", "started", "status", "finished")
         if identifier is None:
-            return
+            return None
         pipe = self.redis.pipeline()  # a transaction: the record and its index move as one
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
-        status = fields.get("status")
-        if status is not None:
-            added, removed = status_moves(identifier, owner, status)
-            _index(pipe, job_id, created, added)
-            for index in removed:
+        status = fields["status"]
+        added, removed = status_moves(identifier, owner, status)
+        _index(pipe, job_id, created, added)
+        for index in removed:
+            pipe.zrem(index, job_id)
+        if was in FINISHED and finished is not None:  # leaves its old duration sets
+            for index in finished_keys(identifier, owner, was,
+                                       duration(started, finished, finished)):
                 pipe.zrem(index, job_id)
-            if was in FINISHED and finished is not None:  # leaves its old duration sets
-                for index in finished_keys(identifier, owner, was,
-                                           duration(started, finished, finished)):
-                    pipe.zrem(index, job_id)
-            started, finished = fields.get("started", started), fields.get("finished", finished)
-            if status in FINISHED and finished is not None:
-                _keep_duration(pipe, job_id, created, identifier, owner, status, started,
-                               finished)
+        started, finished = fields.get("started", started), fields.get("finished", finished)
+        if status in FINISHED and finished is not None:
+            _keep_duration(pipe, job_id, created, identifier, owner, status, started, finished)
         if status in FINISHED and fields.get("expires"):
             pipe.expireat(key, int(fields["expires"]) + 1)
-        pipe.execute()
+        return pipe
 
     def finish(self, job_id: str, **fields: Any) -> None:
-        """Records the end of a job (results kept result_ttl) and wakes its waiters."""
+        """Records the end of a job (results kept result_ttl) and wakes its waiters, in
+        one transaction with the record's write."""
         fields.setdefault("finished", time.time())
         fields["expires"] = fields["finished"] + self.result_ttl
-        self.update(job_id, **fields)
+        pipe = self._transition(job_id, fields) or self.redis.pipeline()
         files = output_file_ids(fields.get("output") or {})
         if files:  # removed from object storage when the record expires
-            self.redis.zadd(EXPIRING, dict.fromkeys(files, fields["expires"]))
+            pipe.zadd(EXPIRING, dict.fromkeys(files, fields["expires"]))
         done = f"{self.key(job_id)}:done"
-        pipe = self.redis.pipeline()
         pipe.rpush(done, "1")
         pipe.expire(done, 300)
         pipe.srem(UNFINISHED, job_id)
         pipe.execute()
+
+    def status(self, job_id: str) -> str | None:
+        """The job's status alone (None when there is no record)."""
+        return self._fields(job_id, "status")[0]
 
     def _fields(self, job_id: str, *names: str) -> list:
         """Some fields of a record (None for each when there is no record)."""

@@ -148,8 +148,7 @@ class JobRunner:
 
     def _finish(self, identifier: str, job_id: str, started: float, status: str,
                 **fields: Any) -> None:
-        current = self.jobs.get(job_id)
-        if current is not None and current.status == DISMISSED:
+        if self.jobs.status(job_id) == DISMISSED:
             return  # dismissed while it ran: the caller no longer wants the result
         if "message" in fields:
             fields["message"] = redact_paths(fields["message"], self.work_root / job_id)
