@@ -173,8 +173,8 @@ def main() -> None:
                   f"in {burst_time:.1f} s")
             for problem in burst_failures[:3]:
                 print(f"  lost: {problem}")
-            with peer_server(root, state.ports.redis) as ows:
-                targets = {"peer": peer_request(ows, local), **ours}
+            with peer_server(root, state.ports.redis) as peer:
+                targets = {"peer": peer_request(peer.url, local), **ours}
                 report(targets, floor_runner(root, local), args, len(burst_failures))
         finally:
             cluster.down()

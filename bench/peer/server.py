@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -32,9 +33,15 @@ def install() -> Path:
     return wpsserver
 
 
+@dataclass(frozen=True)
+class PeerServer:
+    url: str  # the OWS endpoint, `.../ows/`
+    session: int  # the session id of its processes (server and workers)
+
+
 @contextlib.contextmanager
-def peer_server(root: Path, redis_port: int, workers: int = 2) -> Iterator[str]:
-    """Yields the peer's OWS URL (`.../ows/`) once it answers GetCapabilities."""
+def peer_server(root: Path, redis_port: int, workers: int = 2) -> Iterator[PeerServer]:
+    """Yields the peer once it answers GetCapabilities."""
     wpsserver = install()
     port = free_port()
     workdir = root / "peer-work"
@@ -55,7 +62,7 @@ def peer_server(root: Path, redis_port: int, workers: int = 2) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/ows/"
     try:
         wait_until(lambda: _capabilities(url), 120, "py-qgis-wps", process)
-        yield url
+        yield PeerServer(url, process.pid)
     finally:
         process.stop()
 
@@ -77,7 +84,8 @@ if __name__ == "__main__":  # a manual look: python -m bench.peer.server
     with tempfile.TemporaryDirectory() as tmp:
         redis_server = RedisServer(Path(tmp) / "redis").start()
         try:
-            with peer_server(Path(tmp), redis_server.port) as ows:
+            with peer_server(Path(tmp), redis_server.port) as peer:
+                ows = peer.url
                 print(ows, file=sys.stderr)
                 print(requests.get(ows, params={"SERVICE": "WPS", "REQUEST": "GetCapabilities"},
                                    timeout=5).text[:2000])
