@@ -20,14 +20,10 @@ import os
 import resource
 import statistics
 import tempfile
-import zipfile
 from collections import defaultdict
 from pathlib import Path
 
-import requests
-
 from bench.load import concurrent, floor_runner, json_request, ogc_request, wps_request
-from cloudgeo.localcluster.cluster import Cluster, ClusterPorts
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 APIS = {"json": json_request, "wps": wps_request, "ogc": ogc_request}
@@ -85,31 +81,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--points", type=int, default=1000)
     args = parser.parse_args()
-    from bench.load import peer_request
+    from bench.load import one_node_cluster, peer_request
     from bench.peer.server import peer_server
-    from cloudgeo.samples import point_shapefile_zip
 
     ours: list[dict[str, float]] = []
     theirs: list[dict[str, float]] = []
     failed = 0
     with tempfile.TemporaryDirectory(prefix="cloudgeo-cpu-") as tmp:
         root = Path(tmp)
-        archive = point_shapefile_zip(root / "data", count=args.points)
-        zipfile.ZipFile(archive).extractall(root / "local")
-        local = str(root / "local" / "point.shp")
-        cluster = Cluster(root / "cluster", report=lambda _: None)
-        state = cluster.up(nodes=1, qgis_workers=2, ports=ClusterPorts.free(1))
-        try:
-            gateway = state.gateway_url
-            with open(archive, "rb") as handle:
-                r = requests.put(f"{gateway}/api/file/upload",
-                                 files={"file": (archive.name, handle)}, timeout=60)
-            r.raise_for_status()
-            send = APIS[args.api](gateway, r.json()["data"]["url"])
+        with one_node_cluster(root, args.points) as setup:
+            state = setup.state
+            send = APIS[args.api](state.gateway_url, setup.href)
             sessions = {c.pid: c.name for c in state.components}
             redis_pid = next(c.pid for c in state.components if c.name == "redis")
             with peer_server(root, state.ports.redis) as peer:
-                peer_send = peer_request(peer.url, local)
+                peer_send = peer_request(peer.url, setup.local)
                 peer_sessions = {peer.session: "py-qgis-wps", redis_pid: "redis"}
                 for target in (send, peer_send):  # warm-up
                     concurrent([target], args.clients, 3)
@@ -121,9 +107,7 @@ def main() -> None:
                                                    args.jobs)
                     theirs.append(per_job)
                     failed += failures
-        finally:
-            cluster.down()
-        floor = floor_runner(root, local)
+        floor = floor_runner(root, setup.local)
         floor()
         usage = resource.getrusage(resource.RUSAGE_SELF)
         started_cpu = usage.ru_utime + usage.ru_stime

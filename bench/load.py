@@ -22,19 +22,21 @@ The last line: `load: wps p50 X× peer, throughput Y× peer, json p50 Z× floor,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from bench.peer.server import peer_server
-from cloudgeo.localcluster.cluster import Cluster, ClusterPorts
+from cloudgeo.localcluster.cluster import Cluster, ClusterPorts, ClusterState
 from cloudgeo.samples import point_shapefile_zip
 
 DISTANCE, SEGMENTS = 25, 8
@@ -138,6 +140,30 @@ def floor_runner(root: Path, path: str) -> Callable[[], None]:
     return run
 
 
+@dataclass(frozen=True)
+class LoadSetup:
+    state: ClusterState  # a running 1-node cluster (2 QGIS workers)
+    href: str  # the input layer, uploaded through the gateway
+    local: str  # the same layer as a server-side path (for the peer and the floor)
+
+
+@contextlib.contextmanager
+def one_node_cluster(root: Path, points: int) -> Iterator[LoadSetup]:
+    """The benchmarks' cluster, with the job's input uploaded; stopped on the way out."""
+    archive = point_shapefile_zip(root / "data", count=points)
+    zipfile.ZipFile(archive).extractall(root / "local")
+    cluster = Cluster(root / "cluster", report=lambda _: None)
+    state = cluster.up(nodes=1, qgis_workers=2, ports=ClusterPorts.free(1))
+    try:
+        with open(archive, "rb") as handle:
+            r = requests.put(f"{state.gateway_url}/api/file/upload",
+                             files={"file": (archive.name, handle)}, timeout=60)
+        r.raise_for_status()
+        yield LoadSetup(state, r.json()["data"]["url"], str(root / "local" / "point.shp"))
+    finally:
+        cluster.down()
+
+
 def ms(values: list[float], share: float = 0.5) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
@@ -152,19 +178,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="cloudgeo-load-") as tmp:
         root = Path(tmp)
-        archive = point_shapefile_zip(root / "data", count=args.points)
-        zipfile.ZipFile(archive).extractall(root / "local")
-        local = str(root / "local" / "point.shp")
-        cluster = Cluster(root / "cluster", report=lambda _: None)
         started = time.perf_counter()
-        state = cluster.up(nodes=1, qgis_workers=2, ports=ClusterPorts.free(1))
-        try:
-            gateway = state.gateway_url
-            with open(archive, "rb") as handle:
-                r = requests.put(f"{gateway}/api/file/upload",
-                                 files={"file": (archive.name, handle)}, timeout=60)
-            r.raise_for_status()
-            href = r.json()["data"]["url"]
+        with one_node_cluster(root, args.points) as setup:
+            gateway, href = setup.state.gateway_url, setup.href
             ours = {"wps": wps_request(gateway, href), "json": json_request(gateway, href),
                     "ogc": ogc_request(gateway, href)}
             burst_time, burst_failures = concurrent(list(ours.values()), 48, 4)
@@ -173,11 +189,9 @@ def main() -> None:
                   f"in {burst_time:.1f} s")
             for problem in burst_failures[:3]:
                 print(f"  lost: {problem}")
-            with peer_server(root, state.ports.redis) as peer:
-                targets = {"peer": peer_request(peer.url, local), **ours}
-                report(targets, floor_runner(root, local), args, len(burst_failures))
-        finally:
-            cluster.down()
+            with peer_server(root, setup.state.ports.redis) as peer:
+                targets = {"peer": peer_request(peer.url, setup.local), **ours}
+                report(targets, floor_runner(root, setup.local), args, len(burst_failures))
 
 
 def report(targets: dict[str, Request], floor: Callable[[], None], args, lost_before: int
