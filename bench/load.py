@@ -194,6 +194,12 @@ def main() -> None:
                 report(targets, floor_runner(root, setup.local), args, len(burst_failures))
 
 
+def rotated(names: list[str], shift: int) -> list[str]:
+    """`names` starting at index `shift` (modulo its length), the rest after them."""
+    shift %= len(names)
+    return names[shift:] + names[:shift]
+
+
 def report(targets: dict[str, Request], floor: Callable[[], None], args, lost_before: int
            ) -> None:
     seq: dict[str, list[float]] = defaultdict(list)
@@ -211,14 +217,12 @@ def report(targets: dict[str, Request], floor: Callable[[], None], args, lost_be
     # this machine's speed drifts over seconds, and a drift must hit every target alike.
     for round_ in range(args.rounds):
         for cycle in range(args.sequential):
-            shift = (round_ * args.sequential + cycle) % len(names)
-            for name in names[shift:] + names[:shift]:
+            for name in rotated(names, round_ * args.sequential + cycle):
                 times, failures = sequential(runners[name], 1)
                 seq[name] += times
-                lost[name] += failures if name != "floor" else []
+                lost[name] += failures
         for clients, each in WORKLOADS:
-            order = list(targets)[round_ % len(targets):] + list(targets)[:round_ % len(targets)]
-            for name in order:
+            for name in rotated(list(targets), round_):
                 wall, failures = concurrent([targets[name]], clients, each)
                 rates[(name, clients, each)].append(clients * each / wall)
                 lost[name] += failures

@@ -131,13 +131,13 @@ class JobQuery:
         # status is asked for); unfinished ones from their status sets, the accepted
         # (who have not run at all) only when a duration of 0 is in the range.
         asked = self.statuses or frozenset(STATUSES)
-        finished = sorted(asked & {SUCCEEDED, FAILED, DISMISSED})
-        by_bucket: Iterable[str | None] = finished if self.statuses else [None]
+        by_bucket: Iterable[str | None] = (sorted(self.statuses & {SUCCEEDED, FAILED, DISMISSED})
+                                           if self.statuses else [None])
         unfinished = [s for s in (RUNNING, ACCEPTED) if s in asked
                       and (s == RUNNING or not self.min_duration)]
         buckets = buckets_between(self.min_duration, self.max_duration)
         return ([duration_index_key(self.owner, s, p, b)
-                 for s, p, b in product(by_bucket if finished else [], processes, buckets)]
+                 for s, p, b in product(by_bucket, processes, buckets)]
                 + [index_key(self.owner, s, p) for s, p in product(unfinished, processes)])
 
     def score_range(self) -> tuple[str, str]:

@@ -75,6 +75,12 @@ def _index(pipe, job_id: str, created: float, keys: list[str]) -> None:
     pipe.sadd(INDEX_KEYS, *keys)
 
 
+def _duration_keys(identifier: str, owner: str | None, status: str, started: float | None,
+                   finished: float) -> list[str]:
+    """The duration-bucket sets a job that finished at `finished` is in."""
+    return finished_keys(identifier, owner, status, duration(started, finished, finished))
+
+
 def _keep_duration(pipe, job_id: str, created: float, identifier: str, owner: str | None,
                    status: str, started: float | None, finished: float) -> None:
     """A finished job's duration, and its entries in the duration-bucket sets."""
@@ -121,11 +127,10 @@ class JobStore:
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Sets fields of an existing record (one that expired or was removed stays gone)."""
-        key = self.key(job_id)
         if not fields:
             return
         if "status" not in fields:  # no index moves: one round trip
-            self._set_if_exists(keys=[key], args=[
+            self._set_if_exists(keys=[self.key(job_id)], args=[
                 item for name, value in fields.items() for item in (name, json.dumps(value))])
             return
         pipe = self._transition(job_id, fields)
@@ -148,8 +153,7 @@ class JobStore:
         for index in removed:
             pipe.zrem(index, job_id)
         if was in FINISHED and finished is not None:  # leaves its old duration sets
-            for index in finished_keys(identifier, owner, was,
-                                       duration(started, finished, finished)):
+            for index in _duration_keys(identifier, owner, was, started, finished):
                 pipe.zrem(index, job_id)
         started, finished = fields.get("started", started), fields.get("finished", finished)
         if status in FINISHED and finished is not None:
@@ -337,8 +341,7 @@ class JobStore:
         if identifier is not None:
             indexes = {k for each in STATUSES for k in keys_of(identifier, owner, each)}
             if status in FINISHED and finished is not None:
-                indexes.update(finished_keys(identifier, owner, status,
-                                             duration(started, finished, finished)))
+                indexes.update(_duration_keys(identifier, owner, status, started, finished))
             for index in indexes:
                 pipe.zrem(index, job_id)
         pipe.execute()
