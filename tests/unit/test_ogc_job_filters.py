@@ -76,3 +76,16 @@ def test_a_finished_job_is_in_the_duration_bucket_sets_of_its_duration():
         index_key(None, "accepted", None)]
     assert JobQuery(max_duration=9, statuses=frozenset({"failed"})).keys() == [
         duration_index_key(None, "failed", None, b) for b in (0, 1)]
+
+
+def test_hostile_duration_filters_reach_no_other_set():
+    # NaN passes no comparison: refused, where it would have picked no bucket at all.
+    with pytest.raises(ApiError) as refused:
+        query(minDuration="nan")
+    assert refused.value.status == 400 and refused.value.field == "minDuration"
+    # An endless minimum reads the top bucket and the running jobs, nothing more.
+    assert query(minDuration="1e400").keys() == [duration_index_key(None, None, None, 6),
+                                                 index_key(None, "running", None)]
+    # A user name with the separator in it cannot reach another user's bucket set.
+    assert finished_keys("p", "a:b", "failed", 75.0)[4] != finished_keys(
+        "b", "a", "failed", 75.0)[4]
