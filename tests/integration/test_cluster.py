@@ -136,6 +136,9 @@ def load_while(action, state, link, seconds_before=2.0, seconds_after=5.0):
             try:
                 response = buffer(state.gateway_url, link, timeout=60)
                 status, node = response.status_code, response.headers.get("X-CloudGeo-Node")
+                if status != 200:  # what a client needs to act on the failure
+                    node = (node, response.headers.get("Retry-After"),
+                            response.headers.get("Content-Type"), response.text[:300])
             except requests.RequestException as exc:
                 status, node = 0, type(exc).__name__
             results.append((started, time.monotonic(), status, node))
@@ -183,8 +186,9 @@ def test_a_node_killed_under_load_fails_only_requests_it_was_answering(cluster, 
     """kill -9: Traefik retries a request the dead node never received, but not one
     already written to it (it cannot know whether a POST took effect): requests in
     flight, and those sent on its pooled connections until the health check drops it
-    (1 s interval, 1 s timeout), get 502. Every later request succeeds and none hangs:
-    jobs the dead node held are taken over by the others."""
+    (1 s interval, 1 s timeout), fail. They get 503 with Retry-After in the seed's
+    envelope, written by the file service, never Traefik's bare 502. Every later request
+    succeeds and none hangs: jobs the dead node held are taken over by the others."""
     local, state = cluster
     port = state.ports.first_node + 2
     killed, results = load_while(
@@ -192,6 +196,12 @@ def test_a_node_killed_under_load_fails_only_requests_it_was_answering(cluster, 
     relative = [(round(start - killed, 2), round(end - start, 2), status, node)
                 for start, end, status, node in results]
     failed = [r for r in relative if r[2] != 200]
+    assert failed, "no request was in flight on the killed node: the test proved nothing"
+    for *_, status, answer in failed:
+        answered_by, retry_after, media, text = answer
+        assert (status, retry_after, media) == (503, "1", "application/json"), failed
+        assert answered_by is None, failed  # the file service wrote it: nodes name themselves
+        assert json.loads(text)["success"] is False and "send it again" in text
     assert len(results) > 20
     eviction = 2.5  # health-check interval + timeout, and some slack
     assert all(start < eviction for start, *_ in failed), failed
@@ -199,7 +209,7 @@ def test_a_node_killed_under_load_fails_only_requests_it_was_answering(cluster, 
     # The jobs the dead node held are rescued once its heartbeat (4 s) has expired.
     assert all(took < 20 for _, took, *_ in relative), [r for r in relative if r[1] >= 20]
     assert not in_rotation(state, port)
-    # No job is left behind, even those whose callers got a 502: the surviving nodes'
+    # No job is left behind, even those whose callers got the 503: the surviving nodes'
     # sweepers queue them again and they finish.
     client = redis.Redis(port=state.ports.redis)
     deadline = time.monotonic() + 60
@@ -207,6 +217,31 @@ def test_a_node_killed_under_load_fails_only_requests_it_was_answering(cluster, 
         assert time.monotonic() < deadline, f"jobs left behind: {left}"
         time.sleep(0.5)
     rejoin(local, state, "wps-node-3", port, points_link)
+
+
+@pytest.mark.parametrize(("answerer", "path", "media", "marker"), [
+    ("files", "/api/wps/ogcapi/processes/native:buffer/execution", "application/problem+json",
+     '"status":503'),
+    ("files", "/api/wps/wps", "text/xml", 'exceptionCode="ServerBusy"'),
+    ("files", "/api/wps/jobs", "application/json", '"msg":'),
+    ("wps", "/api/file/upload", "application/json", '"message":'),
+])
+def test_the_gateway_asks_the_other_service_for_a_lost_requests_answer(
+        cluster, answerer, path, media, marker):
+    """The errors middleware's page request, as Traefik sends it, to the internal entry
+    point: every API gets its own error shape, from the service that did not die."""
+    _, state = cluster
+    answer = requests.get(f"http://127.0.0.1:{state.ports.gateway_metrics}"
+                          f"/answer-lost-by-{answerer}/gateway/unavailable",
+                          params={"url": path}, timeout=10)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.headers["Content-Type"].startswith(media)
+    assert marker in answer.text.replace(" ", "")
+    assert ("X-CloudGeo-Node" in answer.headers) == (answerer == "wps")
+    # The public entry point has no route of its own to it: through it the path reaches
+    # a service like any other, and the page tells nothing either.
+    assert requests.get(f"{state.gateway_url}/answer-lost-by-{answerer}/gateway/unavailable",
+                        timeout=10).status_code == 404
 
 
 @pytest.mark.slow

@@ -70,7 +70,8 @@ def test_identity_header_is_stripped_before_every_route_authenticates():
         http = dynamic_config(GatewaySettings(auth=mode, user_header="X-User", **extra))["http"]
         for router in http["routers"].values():
             assert router["middlewares"][0] == "strip-identity"
-            assert ("authenticate" in router["middlewares"]) == (mode != "none")
+            public = router["entryPoints"] == ["web"]
+            assert ("authenticate" in router["middlewares"]) == (mode != "none" and public)
         assert http["middlewares"]["strip-identity"] == {
             "headers": {"customRequestHeaders": {"X-User": ""}}}
     basic = dynamic_config(GatewaySettings(auth="basic", htpasswd_file="/u"))["http"]
@@ -85,3 +86,32 @@ def test_identity_header_is_stripped_before_every_route_authenticates():
                 GatewaySettings(auth="oidc")):
         with pytest.raises(ValueError):
             dynamic_config(bad)
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", "127.0.0.1"), ("", "127.0.0.1"),
+                                                 ("0.0.0.0", "127.0.0.1")])
+def test_a_lost_request_is_answered_503_by_the_other_service_through_the_internal_entry_point(
+        host, loopback):
+    http = dynamic_config(GatewaySettings(host=host, metrics_port=9191))["http"]
+    routers, middlewares = http["routers"], http["middlewares"]
+    for route, answerer in (("wps", "files"), ("files", "wps")):
+        chain = routers[route]["middlewares"]
+        errors = middlewares[chain[chain.index("strip-identity") + 1]]["errors"]
+        # After the identity is settled (an anonymous caller still gets its 401), before
+        # the prefix is stripped (the page is chosen by the public path), outside the retry.
+        assert chain.index(f"answer-lost-by-{answerer}") < chain.index("retry-on-dead-node")
+        # Only Traefik answers 502 (no service of ours does); a node's own 503 and 504 pass.
+        assert errors["status"] == ["502"] and errors["statusRewrites"] == {"502": 503}
+        assert errors["query"] == f"/answer-lost-by-{answerer}/gateway/unavailable?url={{url}}"
+        assert http["services"][errors["service"]]["loadBalancer"]["servers"] == [
+            {"url": f"http://{loopback}:9191"}]
+        internal = routers[f"lost-answered-by-{answerer}"]
+        assert internal["entryPoints"] == ["traefik"]  # the port that is never published
+        assert internal["rule"] == f"Path(`/answer-lost-by-{answerer}/gateway/unavailable`)"
+        # The other service answers: not the one that may have just died.
+        assert internal["service"] == routers["files" if route == "wps" else "wps"]["service"]
+        assert "retry-on-dead-node" in internal["middlewares"]
+        strip = middlewares[internal["middlewares"][1]]["stripPrefix"]["prefixes"]
+        assert strip == [f"/answer-lost-by-{answerer}"]
+    assert routers["wps"]["middlewares"].index("answer-lost-by-files") < \
+        routers["wps"]["middlewares"].index("wps-strip-prefix")

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, WPS_SERVICE
+from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, UNAVAILABLE_PATH, WPS_SERVICE
 
 REDIS_ROOT_KEY = "traefik"
 AUTH_MODES = ("none", "basic", "forward")
@@ -113,6 +113,12 @@ def auth_middlewares(settings: GatewaySettings) -> dict[str, Any]:
     return middlewares
 
 
+def loopback_url(settings: GatewaySettings, port: int) -> str:
+    """How the gateway reaches one of its own entry points."""
+    host = settings.host if settings.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
 def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
     """Routes and middlewares; services are `<name>@<registry provider>`.
 
@@ -121,14 +127,17 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
     provider = provider_suffix(settings)
     identity_middlewares = auth_middlewares(settings)
     identity = list(identity_middlewares)
+    wps_service, file_service = f"{WPS_SERVICE}@{provider}", f"{FILE_SERVICE}@{provider}"
     return {"http": {
         "routers": {
             "wps": {"rule": "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
-                    "entryPoints": ["web"], "service": f"{WPS_SERVICE}@{provider}",
-                    "middlewares": [*identity, "wps-strip-prefix", "retry-on-dead-node"]},
+                    "entryPoints": ["web"], "service": wps_service,
+                    "middlewares": [*identity, "answer-lost-by-files", "wps-strip-prefix",
+                                    "retry-on-dead-node"]},
             "files": {"rule": "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)",
-                      "entryPoints": ["web"], "service": f"{FILE_SERVICE}@{provider}",
-                      "middlewares": [*identity, "retry-on-dead-node"]},
+                      "entryPoints": ["web"], "service": file_service,
+                      "middlewares": [*identity, "answer-lost-by-wps", "retry-on-dead-node"]},
+            **lost_request_routers(wps_service, file_service),
         },
         "middlewares": {
             **identity_middlewares,
@@ -137,8 +146,45 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
             # refused or reset before any answer), on another server.
             "retry-on-dead-node": {"retry": {"attempts": settings.retry_attempts,
                                              "initialInterval": "50ms"}},
+            **lost_request_middlewares(),
         },
+        "services": {"gateway-internal": {"loadBalancer": {
+            "servers": [{"url": loopback_url(settings, settings.metrics_port)}]}}},
     }}
+
+
+# A request in flight on a server that dies (kill -9, out of memory, a lost machine)
+# fails with Traefik's own 502, which the retry middleware never resends: the server
+# may have acted on it. No service of ours answers 502, so an errors middleware turns
+# every 502 into a 503 with Retry-After in the caller's API (the seed's envelope,
+# RFC 7807, a WPS ExceptionReport). The *other* service writes that answer: a node
+# that just died may still be picked for a moment (a pooled connection is written
+# before it fails, and then Traefik may not retry), the other service has not died
+# with it. The gateway asks through its internal entry point, which is never
+# published, so the page request passes a router with its own retry.
+LOST_ANSWERERS = ("files", "wps")
+
+
+def lost_request_middlewares() -> dict[str, Any]:
+    middlewares: dict[str, Any] = {}
+    for answerer in LOST_ANSWERERS:
+        prefix = f"/answer-lost-by-{answerer}"
+        middlewares[f"answer-lost-by-{answerer}"] = {"errors": {
+            "status": ["502"], "statusRewrites": {"502": 503}, "service": "gateway-internal",
+            "query": f"{prefix}{UNAVAILABLE_PATH}?url={{url}}"}}
+        middlewares[f"strip-answer-lost-by-{answerer}"] = {"stripPrefix": {
+            "prefixes": [prefix]}}
+    return middlewares
+
+
+def lost_request_routers(wps_service: str, file_service: str) -> dict[str, Any]:
+    services = {"files": file_service, "wps": wps_service}
+    # Anonymous: the page names no one and tells nothing.
+    return {f"lost-answered-by-{answerer}": {
+        "rule": f"Path(`/answer-lost-by-{answerer}{UNAVAILABLE_PATH}`)",
+        "entryPoints": ["traefik"], "service": services[answerer],
+        "middlewares": ["strip-identity", f"strip-answer-lost-by-{answerer}",
+                        "retry-on-dead-node"]} for answerer in LOST_ANSWERERS}
 
 
 def server_keys(service: str, server_id: str, url: str) -> dict[str, str]:

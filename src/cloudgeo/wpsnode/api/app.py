@@ -7,6 +7,8 @@ from flask import Flask, Response, jsonify, request
 
 from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
+from cloudgeo.common.unavailable import unavailable_response
+from cloudgeo.registry.names import UNAVAILABLE_PATH
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.caller import CURRENT, identify
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
@@ -54,7 +56,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     @app.before_request
     def identify_caller() -> None:
-        if request.path in ("/health", "/metrics"):
+        if request.path in ("/health", "/metrics", UNAVAILABLE_PATH):
             return
         CURRENT.set(identify(request.headers, settings.user_header, settings.admins))
 
@@ -156,6 +158,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         service.require(job_id)
         record = service.dismiss(job_id) or service.require(job_id)
         return jsonify(wps_envelope(record.status_response(), msg="dismissed"))
+
+    app.add_url_rule(UNAVAILABLE_PATH, view_func=unavailable_response)
 
     @app.get("/health")
     def health():

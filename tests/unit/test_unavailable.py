@@ -1,0 +1,77 @@
+"""The answer a live node writes for a request the gateway lost to a dead server."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from cloudgeo.common.unavailable import api_of, unavailable_response
+from cloudgeo.registry.names import UNAVAILABLE_PATH
+
+
+@pytest.mark.parametrize(("url", "api"), [
+    ("/api/wps/ogcapi/processes/native:buffer/execution", "ogc"),
+    ("/api/wps/ogcapi", "ogc"),
+    ("/api/wps/wps?service=WPS&request=Execute", "wps10"),
+    ("/api/wps/wps/status/abc", "wps10"),
+    ("/api/wps/wpsx", "json"),
+    ("/api/wps/jobs", "json"),
+    ("/api/file/upload", "file"),
+    ("/api/filex", "json"),
+    ("", "json"),
+    ("http://evil.example/api/wps/ogcapi/x", "ogc"),  # the path decides, nothing else
+])
+def test_the_api_is_read_from_the_public_path(url, api):
+    assert api_of(url) == api
+
+
+@pytest.fixture()
+def client():
+    app = Flask(__name__)
+    app.add_url_rule(UNAVAILABLE_PATH, view_func=unavailable_response)
+    return app.test_client()
+
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+@pytest.mark.parametrize(("path", "media", "shape"), [
+    ("/api/wps/ogcapi/jobs", "application/problem+json", "ogc"),
+    ("/api/wps/wps", "text/xml", "wps10"),
+    ("/api/wps/jobs", "application/json", "json"),
+    ("/api/file/upload", "application/json", "file"),
+])
+def test_each_api_gets_503_retry_after_in_its_own_error_shape(client, path, media, shape):
+    answer = client.get(UNAVAILABLE_PATH, query_string={"url": f"{path}?x={HOSTILE}"})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.mimetype == media
+    assert b"script" not in answer.data  # the caller's URL is never written back
+    if shape == "ogc":
+        assert answer.json["status"] == 503 and "send it again" in answer.json["detail"]
+    elif shape == "wps10":
+        assert b'exceptionCode="ServerBusy"' in answer.data
+    elif shape == "json":
+        assert answer.json["success"] is False and "send it again" in answer.json["msg"]
+    else:
+        assert answer.json["success"] is False and "send it again" in answer.json["message"]
+
+
+def test_no_service_of_ours_answers_502():
+    """The gateway turns every 502 into the lost-request 503 (it catches the status, not
+    its origin): a service answering 502 on its own would lose its answer to it."""
+    import re
+    from pathlib import Path
+
+    import cloudgeo
+
+    root = Path(cloudgeo.__file__).parent
+    services = [p for folder in ("wpsnode", "fileservice", "common")
+                for p in (root / folder).rglob("*.py")]
+    assert len(services) > 50
+    answering = [f"{p.relative_to(root)}:{n}" for p in services
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if re.search(r"\b502\b|BAD_GATEWAY|BadGateway", line.split("#")[0])
+                 and p.name != "unavailable.py"]
+    assert not answering, answering
