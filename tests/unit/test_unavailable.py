@@ -1,4 +1,4 @@
-"""The answer a live node writes for a request the gateway lost to a dead server."""
+"""The answer the other service writes for a request the gateway lost to a dead server."""
 
 from __future__ import annotations
 

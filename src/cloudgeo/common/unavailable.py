@@ -19,9 +19,9 @@ from cloudgeo.common.envelope import file_envelope, wps_envelope
 # elsewhere) and evicts it within a health-check interval (1 s).
 RETRY_AFTER_SECONDS = 1
 MESSAGE = ("the server handling this request stopped before it answered, and the gateway "
-           "does not send a request twice: send it again in {seconds} s. A submission may "
-           "have created a job before the server stopped: GET /api/wps/ogcapi/jobs lists "
-           "yours.")
+           f"does not send a request twice: send it again in {RETRY_AFTER_SECONDS} s. A "
+           "submission may have created a job before the server stopped: "
+           "GET /api/wps/ogcapi/jobs lists yours.")
 
 # OWS 1.1 as WPS 1.0.0 uses it; the text is ours alone (never the caller's), so it
 # needs no escaping.
@@ -53,17 +53,16 @@ def api_of(url: str) -> str:
 def unavailable_response() -> Response:
     """503 + Retry-After for the gateway path in `?url=`, in that API's error shape."""
     api = api_of(request.args.get("url", ""))
-    message = MESSAGE.format(seconds=RETRY_AFTER_SECONDS)
     if api == "wps10":
-        response = Response(WPS_EXCEPTION_REPORT.format(message=message), mimetype="text/xml")
+        response = Response(WPS_EXCEPTION_REPORT.format(message=MESSAGE), mimetype="text/xml")
     elif api == "ogc":
         response = jsonify({"type": "about:blank", "title": "Service Unavailable",
-                            "status": 503, "detail": message})
+                            "status": 503, "detail": MESSAGE})
         response.content_type = "application/problem+json"
     elif api == "file":
-        response = jsonify(file_envelope(None, message, success=False))
+        response = jsonify(file_envelope(None, MESSAGE, success=False))
     else:
-        response = jsonify(wps_envelope(None, msg=message, success=False))
+        response = jsonify(wps_envelope(None, msg=MESSAGE, success=False))
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"

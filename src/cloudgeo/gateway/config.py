@@ -128,16 +128,20 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
     identity_middlewares = auth_middlewares(settings)
     identity = list(identity_middlewares)
     wps_service, file_service = f"{WPS_SERVICE}@{provider}", f"{FILE_SERVICE}@{provider}"
+    # Each public route's lost requests are answered by the other service.
+    lost_routers, lost_middlewares = lost_request_answers({"files": file_service,
+                                                           "wps": wps_service})
     return {"http": {
         "routers": {
             "wps": {"rule": "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
                     "entryPoints": ["web"], "service": wps_service,
-                    "middlewares": [*identity, "answer-lost-by-files", "wps-strip-prefix",
+                    "middlewares": [*identity, answer_lost_by("files"), "wps-strip-prefix",
                                     "retry-on-dead-node"]},
             "files": {"rule": "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)",
                       "entryPoints": ["web"], "service": file_service,
-                      "middlewares": [*identity, "answer-lost-by-wps", "retry-on-dead-node"]},
-            **lost_request_routers(wps_service, file_service),
+                      "middlewares": [*identity, answer_lost_by("wps"),
+                                      "retry-on-dead-node"]},
+            **lost_routers,
         },
         "middlewares": {
             **identity_middlewares,
@@ -146,7 +150,7 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
             # refused or reset before any answer), on another server.
             "retry-on-dead-node": {"retry": {"attempts": settings.retry_attempts,
                                              "initialInterval": "50ms"}},
-            **lost_request_middlewares(),
+            **lost_middlewares,
         },
         "services": {"gateway-internal": {"loadBalancer": {
             "servers": [{"url": loopback_url(settings, settings.metrics_port)}]}}},
@@ -162,29 +166,31 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
 # before it fails, and then Traefik may not retry), the other service has not died
 # with it. The gateway asks through its internal entry point, which is never
 # published, so the page request passes a router with its own retry.
-LOST_ANSWERERS = ("files", "wps")
+def answer_lost_by(answerer: str) -> str:
+    """The errors middleware whose lost-request answers come from `answerer`."""
+    return f"answer-lost-by-{answerer}"
 
 
-def lost_request_middlewares() -> dict[str, Any]:
+def lost_request_answers(answerers: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """For each answering service (name -> Traefik service): the internal router the
+    gateway asks, and the errors middleware a public router uses plus the prefix strip
+    of that router. Returns (routers, middlewares)."""
+    routers: dict[str, Any] = {}
     middlewares: dict[str, Any] = {}
-    for answerer in LOST_ANSWERERS:
-        prefix = f"/answer-lost-by-{answerer}"
-        middlewares[f"answer-lost-by-{answerer}"] = {"errors": {
+    for answerer, service in answerers.items():
+        prefix = f"/{answer_lost_by(answerer)}"
+        middlewares[answer_lost_by(answerer)] = {"errors": {
             "status": ["502"], "statusRewrites": {"502": 503}, "service": "gateway-internal",
             "query": f"{prefix}{UNAVAILABLE_PATH}?url={{url}}"}}
-        middlewares[f"strip-answer-lost-by-{answerer}"] = {"stripPrefix": {
+        middlewares[f"strip-{answer_lost_by(answerer)}"] = {"stripPrefix": {
             "prefixes": [prefix]}}
-    return middlewares
-
-
-def lost_request_routers(wps_service: str, file_service: str) -> dict[str, Any]:
-    services = {"files": file_service, "wps": wps_service}
-    # Anonymous: the page names no one and tells nothing.
-    return {f"lost-answered-by-{answerer}": {
-        "rule": f"Path(`/answer-lost-by-{answerer}{UNAVAILABLE_PATH}`)",
-        "entryPoints": ["traefik"], "service": services[answerer],
-        "middlewares": ["strip-identity", f"strip-answer-lost-by-{answerer}",
-                        "retry-on-dead-node"]} for answerer in LOST_ANSWERERS}
+        # Anonymous: the page names no one and tells nothing.
+        routers[f"lost-answered-by-{answerer}"] = {
+            "rule": f"Path(`{prefix}{UNAVAILABLE_PATH}`)", "entryPoints": ["traefik"],
+            "service": service,
+            "middlewares": ["strip-identity", f"strip-{answer_lost_by(answerer)}",
+                            "retry-on-dead-node"]}
+    return routers, middlewares
 
 
 def server_keys(service: str, server_id: str, url: str) -> dict[str, str]:

@@ -3,5 +3,6 @@
 WPS_SERVICE = "py-wps"
 FILE_SERVICE = "wps-file-storage"
 HEALTH_PATH = "/health"
-# What a WPS node answers for a request the gateway lost to a dead server (503).
+# Where a WPS node and the file service answer for a request the gateway lost to a
+# dead server (503, cloudgeo.common.unavailable).
 UNAVAILABLE_PATH = "/gateway/unavailable"
