@@ -28,6 +28,7 @@ from cloudgeo.localcluster.cluster import (
     rotation,
 )
 from cloudgeo.localcluster.processes import free_port, port_is_free
+from cloudgeo.registry.names import FILE_SERVICE
 from tests.support.cluster import start_cluster, upload
 from tests.support.streams import MIB, random_chunks
 
@@ -242,6 +243,75 @@ def test_the_gateway_asks_the_other_service_for_a_lost_requests_answer(
     # a service like any other, and the page tells nothing either.
     assert requests.get(f"{state.gateway_url}/answer-lost-by-{answerer}/gateway/unavailable",
                         timeout=10).status_code == 404
+
+
+@pytest.mark.parametrize(("answerer", "path", "media", "marker"), [
+    ("files", "/api/wps/ogcapi/processes/native:buffer/execution", "application/problem+json",
+     '"status":503'),
+    ("files", "/api/wps/wps", "text/xml", 'exceptionCode="ServerBusy"'),
+    ("files", "/api/wps/jobs/abc", "application/json", '"msg":'),
+    ("wps", "/api/file/upload", "application/json", '"message":'),
+])
+def test_the_gateway_asks_the_other_service_to_answer_when_no_server_is_up(
+        cluster, answerer, path, media, marker):
+    """The no-server fallback's request, as Traefik sends it (the caller's public path
+    after the route's prefix): the page says nothing was done, in the caller's API."""
+    _, state = cluster
+    answer = requests.get(f"http://127.0.0.1:{state.ports.gateway_metrics}"
+                          f"/no-server-answered-by-{answerer}{path}",
+                          headers={"X-Replaced-Path": "/api/wps/wps"}, timeout=10)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert answer.headers["Content-Type"].startswith(media)  # not the forged header's
+    assert marker in answer.text.replace(" ", "") and "nothing was done" in answer.text
+    assert ("X-CloudGeo-Node" in answer.headers) == (answerer == "wps")
+
+
+@pytest.mark.parametrize("how", ["stopped", "hung"])
+def test_no_file_server_answers_503_in_the_file_api_until_one_is_back(cluster, how, tmp_path):
+    """The only file service stopped (it deregisters, and takes its service out of the
+    registry: the gateway's lowest-priority route answers) or hung (still registered,
+    evicted by the health check: the failover service answers). Either way a caller gets
+    503 with Retry-After in the file envelope, written by a WPS node, never Traefik's
+    bare 503 or a 404; authentication and the job API are untouched; once the file
+    service is back, files come and go again."""
+    local, state = cluster
+    pid = node_pid(local, "file-service")
+    files = f"{state.gateway_url}/api/file"
+    if how == "stopped":
+        os.kill(pid, signal.SIGTERM)  # as `cloudgeo down` and Kubernetes stop it
+    else:
+        os.killpg(pid, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 20
+        # Requests sent to a hung server hang with it (as with any proxy); the health
+        # check evicts it within an interval and a timeout.
+        while "UP" in rotation(state, FILE_SERVICE).values():
+            assert time.monotonic() < deadline, "the gateway kept the file service"
+            time.sleep(0.3)
+        while (download := requests.get(f"{files}/retrieve/none.gpkg", timeout=10)
+               ).headers.get("Retry-After") != "5":
+            assert time.monotonic() < deadline, (download.status_code, download.text[:200])
+            time.sleep(0.3)
+        sent = requests.put(f"{files}/upload", files={"file": ("a.txt", b"x")}, timeout=10)
+        for refused in (download, sent):
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+            assert refused.headers["Content-Type"] == "application/json"
+            assert refused.headers["X-CloudGeo-Node"].startswith("wps-node-")
+            assert refused.json()["success"] is False
+            assert "nothing was done" in refused.json()["message"]
+        assert requests.get(f"{state.gateway_url}/api/wps/health", timeout=10).ok
+    finally:
+        if how == "hung":
+            os.killpg(pid, signal.SIGCONT)
+    if how == "stopped":
+        local.restart("file-service")
+    deadline = time.monotonic() + 20
+    while requests.get(f"{files}/retrieve/none.gpkg", timeout=10).status_code == 503:
+        assert time.monotonic() < deadline, "the file service did not come back"
+        time.sleep(0.3)
+    (tmp_path / "back.txt").write_bytes(b"back")
+    assert requests.get(upload(state.gateway_url, tmp_path / "back.txt"),
+                        timeout=10).content == b"back"
 
 
 @pytest.mark.slow

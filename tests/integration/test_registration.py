@@ -17,6 +17,7 @@ from cloudgeo.registry.registrar import Registrar, RegistrySettings
 from tests.support.httpserver import Routes, serve
 
 SERVER_KEY = "traefik/http/services/wps-file-storage/loadbalancer/servers/{}/url"
+HEALTHCHECK_KEY = "traefik/http/services/wps-file-storage/loadbalancer/healthcheck/path"
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
@@ -43,10 +44,17 @@ def test_redis_registration_lifecycle(state_root, seaweed, redis_server):
     assert 0 < client.ttl(key) <= 3
     time.sleep(3.5)  # heartbeats keep it alive past one TTL
     assert client.get(key) == service.url.encode()
-    assert client.get("traefik/http/services/wps-file-storage/loadbalancer/healthcheck/path") \
-        == b"/health"
+    assert client.get(HEALTHCHECK_KEY) == b"/health"
+    other = registered_service(state_root, seaweed, redis_server, "reg-a2")
+    other_key = SERVER_KEY.format(f"{FILE_SERVICE}-127.0.0.1-{other.port}")
+    wait_for(lambda: client.get(other_key) is not None, 10, "the second registration")
     service.stop()  # SIGTERM: deregisters on the way out
     assert client.get(key) is None
+    # The other instance still needs the service (its health check) ...
+    assert client.get(HEALTHCHECK_KEY) == b"/health"
+    other.stop()
+    # ... the last one out takes it along: no service is left without a server.
+    assert client.keys("traefik/http/services/wps-file-storage/*") == []
 
 
 def test_a_crashed_instance_expires(state_root, seaweed, redis_server):

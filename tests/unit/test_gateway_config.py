@@ -43,9 +43,10 @@ def test_routes_are_the_seeds(registry, suffix):
     wps, files = http["routers"]["wps"], http["routers"]["files"]
     # The services' /metrics is for Prometheus inside, not for the public entry point.
     assert wps["rule"] == "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)"
-    assert wps["service"] == f"py-wps@{suffix}"
+    assert http["services"][wps["service"]]["failover"]["service"] == f"py-wps@{suffix}"
     assert files["rule"] == "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)"
-    assert files["service"] == f"wps-file-storage@{suffix}"
+    assert http["services"][files["service"]]["failover"]["service"] == \
+        f"wps-file-storage@{suffix}"
     assert http["middlewares"]["wps-strip-prefix"] == {"stripPrefix": {"prefixes": ["/api/wps"]}}
     assert "wps-strip-prefix" not in files["middlewares"]  # file paths pass unchanged
     assert "retry" in http["middlewares"][files["middlewares"][-1]]
@@ -109,9 +110,51 @@ def test_a_lost_request_is_answered_503_by_the_other_service_through_the_interna
         assert internal["entryPoints"] == ["traefik"]  # the port that is never published
         assert internal["rule"] == f"Path(`/answer-lost-by-{answerer}/gateway/unavailable`)"
         # The other service answers: not the one that may have just died.
-        assert internal["service"] == routers["files" if route == "wps" else "wps"]["service"]
+        assert internal["service"] == registered(http, "files" if route == "wps" else "wps")
         assert "retry-on-dead-node" in internal["middlewares"]
         strip = middlewares[internal["middlewares"][1]]["stripPrefix"]["prefixes"]
         assert strip == [f"/answer-lost-by-{answerer}"]
     assert routers["wps"]["middlewares"].index("answer-lost-by-files") < \
         routers["wps"]["middlewares"].index("wps-strip-prefix")
+
+
+def registered(http: dict, route: str) -> str:
+    """The registry's service behind a public route."""
+    return http["services"][http["routers"][route]["service"]]["failover"]["service"]
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", "127.0.0.1"), ("", "127.0.0.1"),
+                                                 ("0.0.0.0", "127.0.0.1")])
+def test_a_request_no_server_can_take_is_answered_503_by_the_other_service(host, loopback):
+    http = dynamic_config(GatewaySettings(host=host, metrics_port=9191, auth="basic",
+                                          htpasswd_file="/u"))["http"]
+    routers, middlewares, services = http["routers"], http["middlewares"], http["services"]
+    for route, answerer, prefix in (("wps", "files", "/api/wps"), ("files", "wps", "")):
+        public = routers[route]
+        # Every server down (health check): the failover service sends to the fallback,
+        # which reaches the internal entry point with the caller's public path.
+        fallback = services[public["service"]]["failover"]["fallback"]
+        assert services[fallback]["loadBalancer"]["servers"] == [
+            {"url": f"http://{loopback}:9191/no-server-answered-by-{answerer}{prefix}",
+             "preservePath": True}]
+        # The service gone from the registry: a router of the lowest priority with the
+        # same rule and the same authentication (anonymous callers still get 401).
+        spare = routers[f"{route}-no-server"]
+        assert spare["rule"] == public["rule"] and spare["priority"] == 1
+        assert spare["entryPoints"] == ["web"] and spare["service"] == fallback
+        assert spare["middlewares"][:2] == ["strip-identity", "authenticate"]
+        assert [m for m in spare["middlewares"] if "strip-prefix" in m] == \
+            [m for m in public["middlewares"] if "strip-prefix" in m]
+        internal = routers[f"no-server-answered-by-{answerer}"]
+        assert internal["entryPoints"] == ["traefik"]
+        assert internal["rule"] == f"PathPrefix(`/no-server-answered-by-{answerer}/`)"
+        assert internal["service"] == registered(http, "files" if route == "wps" else "wps")
+        chain = internal["middlewares"]
+        assert middlewares[chain[1]]["stripPrefix"]["prefixes"] == [
+            f"/no-server-answered-by-{answerer}"]
+        # The page is chosen from X-Replaced-Path, which replacePath adds once the
+        # caller's own is gone.
+        assert middlewares[chain[2]] == {"headers": {"customRequestHeaders": {
+            "X-Replaced-Path": ""}}}
+        assert middlewares[chain[3]] == {"replacePath": {"path": "/gateway/no-server"}}
+        assert "retry-on-dead-node" in chain

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from cloudgeo.common.unavailable import api_of, unavailable_response
-from cloudgeo.registry.names import UNAVAILABLE_PATH
+from cloudgeo.common.unavailable import add_gateway_answers, api_of, unavailable_response
+from cloudgeo.registry.names import NO_SERVER_PATH, UNAVAILABLE_PATH
 
 
 @pytest.mark.parametrize(("url", "api"), [
@@ -75,3 +75,37 @@ def test_no_service_of_ours_answers_502():
                  if re.search(r"\b502\b|BAD_GATEWAY|BadGateway", line.split("#")[0])
                  and p.name != "unavailable.py"]
     assert not answering, answering
+
+
+@pytest.fixture()
+def app_client():
+    app = Flask(__name__)
+    add_gateway_answers(app)
+    return app.test_client()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize(("replaced", "media", "field"), [
+    ("/api/wps/ogcapi/jobs", "application/problem+json", "detail"),
+    ("/api/wps/jobs", "application/json", "msg"),
+    ("/api/file/upload", "application/json", "message"),
+    (None, "application/json", "msg"),
+])
+def test_no_server_answers_any_method_in_the_api_the_gateway_names(app_client, method,
+                                                                   replaced, media, field):
+    """The caller's own request reaches this page, with the caller's public path in
+    X-Replaced-Path: 503, Retry-After 5 and 'nothing was done', never the body sent."""
+    headers = {"X-Replaced-Path": replaced} if replaced else {}
+    answer = app_client.open(NO_SERVER_PATH, method=method, headers=headers,
+                             data=HOSTILE.encode(), content_type="application/json")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.mimetype == media
+    assert b"script" not in answer.data
+    assert "nothing was done" in answer.json[field]
+
+
+def test_no_server_in_wps_10_is_an_exception_report(app_client):
+    answer = app_client.get(NO_SERVER_PATH, headers={"X-Replaced-Path": "/api/wps/wps"})
+    assert answer.status_code == 503 and answer.mimetype == "text/xml"
+    assert b'exceptionCode="ServerBusy"' in answer.data and b"nothing was done" in answer.data

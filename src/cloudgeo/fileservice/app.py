@@ -11,7 +11,7 @@ from werkzeug.http import parse_options_header
 
 from cloudgeo.common.envelope import ApiError, file_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
-from cloudgeo.common.unavailable import unavailable_response
+from cloudgeo.common.unavailable import add_gateway_answers
 from cloudgeo.fileservice import metrics
 from cloudgeo.fileservice.names import (
     FileName,
@@ -31,7 +31,6 @@ from cloudgeo.fileservice.streaming import (
     MultipartStream,
     PayloadTooLarge,
 )
-from cloudgeo.registry.names import UNAVAILABLE_PATH
 from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import (
     ObjectNotFound,
@@ -196,7 +195,7 @@ def create_app(settings: FileServiceSettings | None = None,
                         content_type=obj.content_type, direct_passthrough=True)
 
     # -- operations ------------------------------------------------------------
-    app.add_url_rule(UNAVAILABLE_PATH, view_func=unavailable_response)
+    add_gateway_answers(app)
 
     @app.get("/health")
     def health():

@@ -16,7 +16,13 @@ from typing import Any
 
 import yaml
 
-from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, UNAVAILABLE_PATH, WPS_SERVICE
+from cloudgeo.registry.names import (
+    FILE_SERVICE,
+    HEALTH_PATH,
+    NO_SERVER_PATH,
+    UNAVAILABLE_PATH,
+    WPS_SERVICE,
+)
 
 REDIS_ROOT_KEY = "traefik"
 AUTH_MODES = ("none", "basic", "forward")
@@ -127,33 +133,51 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
     provider = provider_suffix(settings)
     identity_middlewares = auth_middlewares(settings)
     identity = list(identity_middlewares)
+    internal = loopback_url(settings, settings.metrics_port)
     wps_service, file_service = f"{WPS_SERVICE}@{provider}", f"{FILE_SERVICE}@{provider}"
-    # Each public route's lost requests are answered by the other service.
-    lost_routers, lost_middlewares = lost_request_answers({"files": file_service,
-                                                           "wps": wps_service})
-    return {"http": {
-        "routers": {
-            "wps": {"rule": "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
-                    "entryPoints": ["web"], "service": wps_service,
-                    "middlewares": [*identity, answer_lost_by("files"), "wps-strip-prefix",
-                                    "retry-on-dead-node"]},
-            "files": {"rule": "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)",
-                      "entryPoints": ["web"], "service": file_service,
-                      "middlewares": [*identity, answer_lost_by("wps"),
-                                      "retry-on-dead-node"]},
-            **lost_routers,
-        },
+    # Each public route's 503s are written by the other route's service.
+    wps = public_route("wps", "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
+                       wps_service, identity, answerer="files", internal=internal,
+                       strip="/api/wps")
+    files = public_route("files", "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)",
+                         file_service, identity, answerer="wps", internal=internal)
+    shared = {"routers": {}, "services": {
+        "gateway-internal": {"loadBalancer": {"servers": [{"url": internal}]}}},
         "middlewares": {
             **identity_middlewares,
-            "wps-strip-prefix": {"stripPrefix": {"prefixes": ["/api/wps"]}},
             # Reissues a request whose server could not be reached (connection
             # refused or reset before any answer), on another server.
             "retry-on-dead-node": {"retry": {"attempts": settings.retry_attempts,
-                                             "initialInterval": "50ms"}},
-            **lost_middlewares,
-        },
-        "services": {"gateway-internal": {"loadBalancer": {
-            "servers": [{"url": loopback_url(settings, settings.metrics_port)}]}}},
+                                             "initialInterval": "50ms"}}}}
+    answers = gateway_answers({"files": file_service, "wps": wps_service})
+    return {"http": {part: {k: v for each in (wps, files, shared, answers)
+                            for k, v in each[part].items()}
+                     for part in ("routers", "middlewares", "services")}}
+
+
+def public_route(name: str, rule: str, service: str, identity: list[str], answerer: str,
+                 internal: str, strip: str = "") -> dict[str, dict[str, Any]]:
+    """A public route to a registered service (`strip`: a prefix the service does not
+    see), and its two ways to a 503 in the caller's API written by `answerer` (see
+    below): routers, middlewares and services."""
+    stripping = {f"{name}-strip-prefix": {"stripPrefix": {"prefixes": [strip]}}} if strip else {}
+    no_server = f"{name}-no-server"
+    return {"middlewares": stripping, "routers": {
+        name: {"rule": rule, "entryPoints": ["web"], "service": f"{name}-or-no-server",
+               "middlewares": [*identity, answer_lost_by(answerer), *stripping,
+                               "retry-on-dead-node"]},
+        # Once the service has left the registry (every server gone for a TTL), the
+        # route above has no service and Traefik drops it: this one takes its requests.
+        no_server: {"rule": rule, "priority": 1, "entryPoints": ["web"], "service": no_server,
+                    "middlewares": [*identity, *stripping]},
+    }, "services": {
+        # Every server registered but down (evicted by the health check): the fallback.
+        f"{name}-or-no-server": {"failover": {"service": service, "fallback": no_server}},
+        # preservePath: the caller's (stripped) path follows this prefix, so the
+        # answerer sees the public path again.
+        no_server: {"loadBalancer": {"servers": [
+            {"url": f"{internal}/{no_server_answered_by(answerer)}{strip}",
+             "preservePath": True}]}},
     }}
 
 
@@ -161,36 +185,50 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
 # fails with Traefik's own 502, which the retry middleware never resends: the server
 # may have acted on it. No service of ours answers 502, so an errors middleware turns
 # every 502 into a 503 with Retry-After in the caller's API (the seed's envelope,
-# RFC 7807, a WPS ExceptionReport). The *other* service writes that answer: a node
-# that just died may still be picked for a moment (a pooled connection is written
-# before it fails, and then Traefik may not retry), the other service has not died
-# with it. The gateway asks through its internal entry point, which is never
+# RFC 7807, a WPS ExceptionReport). A request for a service with no server up gets the
+# same shape, saying nothing was done. The *other* service writes these answers: a
+# node that just died may still be picked for a moment (a pooled connection is
+# written before it fails, and then Traefik may not retry), the other service has not
+# died with it. The gateway asks through its internal entry point, which is never
 # published, so the page request passes a router with its own retry.
 def answer_lost_by(answerer: str) -> str:
     """The errors middleware whose lost-request answers come from `answerer`."""
     return f"answer-lost-by-{answerer}"
 
 
-def lost_request_answers(answerers: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """For each answering service (name -> Traefik service): the internal router the
-    gateway asks, and the errors middleware a public router uses plus the prefix strip
-    of that router. Returns (routers, middlewares)."""
+def no_server_answered_by(answerer: str) -> str:
+    """The internal route whose no-server answers come from `answerer`."""
+    return f"no-server-answered-by-{answerer}"
+
+
+def gateway_answers(answerers: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """For each answering service (name -> Traefik service): the internal routers the
+    gateway asks for a lost request's page and for a no-server page, and their
+    middlewares (the errors middleware is a public router's)."""
     routers: dict[str, Any] = {}
-    middlewares: dict[str, Any] = {}
+    middlewares: dict[str, Any] = {
+        # X-Replaced-Path names the caller's path to the page. replacePath adds it to
+        # what the caller sent, so the caller's goes first (an empty value removes).
+        "strip-replaced-path": {"headers": {"customRequestHeaders": {"X-Replaced-Path": ""}}},
+        "to-no-server-page": {"replacePath": {"path": NO_SERVER_PATH}}}
     for answerer, service in answerers.items():
-        prefix = f"/{answer_lost_by(answerer)}"
+        lost, no_server = f"/{answer_lost_by(answerer)}", f"/{no_server_answered_by(answerer)}"
         middlewares[answer_lost_by(answerer)] = {"errors": {
             "status": ["502"], "statusRewrites": {"502": 503}, "service": "gateway-internal",
-            "query": f"{prefix}{UNAVAILABLE_PATH}?url={{url}}"}}
-        middlewares[f"strip-{answer_lost_by(answerer)}"] = {"stripPrefix": {
-            "prefixes": [prefix]}}
-        # Anonymous: the page names no one and tells nothing.
+            "query": f"{lost}{UNAVAILABLE_PATH}?url={{url}}"}}
+        for prefix in (lost, no_server):
+            middlewares[f"strip{prefix}"] = {"stripPrefix": {"prefixes": [prefix]}}
+        # Anonymous: the pages name no one and tell nothing.
         routers[f"lost-answered-by-{answerer}"] = {
-            "rule": f"Path(`{prefix}{UNAVAILABLE_PATH}`)", "entryPoints": ["traefik"],
+            "rule": f"Path(`{lost}{UNAVAILABLE_PATH}`)", "entryPoints": ["traefik"],
             "service": service,
-            "middlewares": ["strip-identity", f"strip-{answer_lost_by(answerer)}",
-                            "retry-on-dead-node"]}
-    return routers, middlewares
+            "middlewares": ["strip-identity", f"strip{lost}", "retry-on-dead-node"]}
+        routers[no_server_answered_by(answerer)] = {
+            "rule": f"PathPrefix(`{no_server}/`)", "entryPoints": ["traefik"],
+            "service": service,
+            "middlewares": ["strip-identity", f"strip{no_server}", "strip-replaced-path",
+                            "to-no-server-page", "retry-on-dead-node"]}
+    return {"routers": routers, "middlewares": middlewares, "services": {}}
 
 
 def server_keys(service: str, server_id: str, url: str) -> dict[str, str]:

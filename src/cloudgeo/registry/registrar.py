@@ -64,8 +64,17 @@ class RedisRegistration:
         pipe.execute()
 
     def remove(self) -> None:
-        # Service-level keys stay (until their expiry) for the other instances.
-        self.client.delete(*[k for k in self.keys if "/servers/" in k])
+        # Service-level keys stay (until their expiry) for the other instances. The last
+        # one out takes them along: a service with a health check and no server answers
+        # Traefik's bare "503 no available server" until they expire, while a service
+        # that is gone leaves its requests to the gateway's no-server route (a 503 in
+        # the caller's API). An instance registering meanwhile writes them again at its
+        # next beat (a third of the TTL).
+        servers = [k for k in self.keys if "/servers/" in k]
+        self.client.delete(*servers)
+        siblings = servers[0].rsplit("/servers/", 1)[0] + "/servers/*"
+        if next(self.client.scan_iter(match=siblings, count=1000), None) is None:
+            self.client.delete(*self.keys)
 
 
 class ConsulRegistration:

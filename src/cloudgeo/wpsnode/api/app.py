@@ -7,8 +7,8 @@ from flask import Flask, Response, jsonify, request
 
 from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
-from cloudgeo.common.unavailable import unavailable_response
-from cloudgeo.registry.names import UNAVAILABLE_PATH
+from cloudgeo.common.unavailable import add_gateway_answers
+from cloudgeo.registry.names import GATEWAY_ANSWER_PATHS
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.caller import CURRENT, identify
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
@@ -56,7 +56,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     @app.before_request
     def identify_caller() -> None:
-        if request.path in ("/health", "/metrics", UNAVAILABLE_PATH):
+        if request.path in ("/health", "/metrics", *GATEWAY_ANSWER_PATHS):
             return
         CURRENT.set(identify(request.headers, settings.user_header, settings.admins))
 
@@ -159,7 +159,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         record = service.dismiss(job_id) or service.require(job_id)
         return jsonify(wps_envelope(record.status_response(), msg="dismissed"))
 
-    app.add_url_rule(UNAVAILABLE_PATH, view_func=unavailable_response)
+    add_gateway_answers(app)
 
     @app.get("/health")
     def health():
