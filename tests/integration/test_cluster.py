@@ -264,6 +264,8 @@ def test_the_gateway_asks_the_other_service_to_answer_when_no_server_is_up(
     assert answer.headers["Content-Type"].startswith(media)  # not the forged header's
     assert marker in answer.text.replace(" ", "") and "nothing was done" in answer.text
     assert ("X-CloudGeo-Node" in answer.headers) == (answerer == "wps")
+    assert requests.get(f"{state.gateway_url}/no-server-answered-by-{answerer}{path}",
+                        timeout=10).status_code == 404  # internal only
 
 
 @pytest.mark.parametrize("how", ["stopped", "hung"])
