@@ -294,7 +294,9 @@ def test_no_file_server_answers_503_in_the_file_api_until_one_is_back(cluster, h
                ).headers.get("Retry-After") != "5":
             assert time.monotonic() < deadline, (download.status_code, download.text[:200])
             time.sleep(0.3)
-        sent = requests.put(f"{files}/upload", files={"file": ("a.txt", b"x")}, timeout=10)
+        # A body the page never reads (20 MiB here) still gets the page, not a 502.
+        sent = requests.put(f"{files}/upload", timeout=30,
+                            files={"file": ("a.bin", os.urandom(20 * MIB))})
         for refused in (download, sent):
             assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
             assert refused.headers["Content-Type"] == "application/json"

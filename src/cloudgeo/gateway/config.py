@@ -6,7 +6,8 @@ providers (Redis or Consul Catalog for the registered servers, a file for the
 routes), Prometheus metrics, ping. Dynamic configuration (the file provider):
 the seed's routes `/api/wps/**` (prefix stripped) and `/api/file/**`, a retry
 middleware, and no buffering middleware, so bodies stream. The servers behind
-each route come from the registry.
+each route come from the registry. A request lost to a dead server, or one no
+server is up for, gets a 503 in its API's error shape (see gateway_answers).
 """
 
 from __future__ import annotations
@@ -134,13 +135,13 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
     identity_middlewares = auth_middlewares(settings)
     identity = list(identity_middlewares)
     internal = loopback_url(settings, settings.metrics_port)
-    wps_service, file_service = f"{WPS_SERVICE}@{provider}", f"{FILE_SERVICE}@{provider}"
+    registered = {"wps": f"{WPS_SERVICE}@{provider}", "files": f"{FILE_SERVICE}@{provider}"}
     # Each public route's 503s are written by the other route's service.
     wps = public_route("wps", "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
-                       wps_service, identity, answerer="files", internal=internal,
+                       registered["wps"], identity, answerer="files", internal=internal,
                        strip="/api/wps")
     files = public_route("files", "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)",
-                         file_service, identity, answerer="wps", internal=internal)
+                         registered["files"], identity, answerer="wps", internal=internal)
     shared = {"routers": {}, "services": {
         "gateway-internal": {"loadBalancer": {"servers": [{"url": internal}]}}},
         "middlewares": {
@@ -149,7 +150,7 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
             # refused or reset before any answer), on another server.
             "retry-on-dead-node": {"retry": {"attempts": settings.retry_attempts,
                                              "initialInterval": "50ms"}}}}
-    answers = gateway_answers({"files": file_service, "wps": wps_service})
+    answers = gateway_answers(registered)
     return {"http": {part: {k: v for each in (wps, files, shared, answers)
                             for k, v in each[part].items()}
                      for part in ("routers", "middlewares", "services")}}
