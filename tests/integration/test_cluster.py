@@ -220,13 +220,17 @@ def test_a_node_killed_under_load_fails_only_requests_it_was_answering(cluster, 
     rejoin(local, state, "wps-node-3", port, points_link)
 
 
-@pytest.mark.parametrize(("answerer", "path", "media", "marker"), [
+# (which service answers, a public path, the answer's media type, a mark of its shape)
+GATEWAY_PAGES = [
     ("files", "/api/wps/ogcapi/processes/native:buffer/execution", "application/problem+json",
      '"status":503'),
     ("files", "/api/wps/wps", "text/xml", 'exceptionCode="ServerBusy"'),
-    ("files", "/api/wps/jobs", "application/json", '"msg":'),
+    ("files", "/api/wps/jobs/abc", "application/json", '"msg":'),
     ("wps", "/api/file/upload", "application/json", '"message":'),
-])
+]
+
+
+@pytest.mark.parametrize(("answerer", "path", "media", "marker"), GATEWAY_PAGES)
 def test_the_gateway_asks_the_other_service_for_a_lost_requests_answer(
         cluster, answerer, path, media, marker):
     """The errors middleware's page request, as Traefik sends it, to the internal entry
@@ -245,13 +249,7 @@ def test_the_gateway_asks_the_other_service_for_a_lost_requests_answer(
                         timeout=10).status_code == 404
 
 
-@pytest.mark.parametrize(("answerer", "path", "media", "marker"), [
-    ("files", "/api/wps/ogcapi/processes/native:buffer/execution", "application/problem+json",
-     '"status":503'),
-    ("files", "/api/wps/wps", "text/xml", 'exceptionCode="ServerBusy"'),
-    ("files", "/api/wps/jobs/abc", "application/json", '"msg":'),
-    ("wps", "/api/file/upload", "application/json", '"message":'),
-])
+@pytest.mark.parametrize(("answerer", "path", "media", "marker"), GATEWAY_PAGES)
 def test_the_gateway_asks_the_other_service_to_answer_when_no_server_is_up(
         cluster, answerer, path, media, marker):
     """The no-server fallback's request, as Traefik sends it (the caller's public path
