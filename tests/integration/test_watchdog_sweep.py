@@ -62,3 +62,40 @@ def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(redis_server):
     assert failed.status == "failed" and failed.failure == "crashed"
     assert last_try not in jobs.unfinished()
     client.flushdb()
+
+
+def test_a_node_started_again_takes_back_what_its_previous_run_held(redis_server):
+    """A node killed and started again under its id before any sweep saw its alive key
+    expire looks alive: sweeps leave its jobs alone. At its start it rescues them."""
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/7")
+    client.flushdb()
+    jobs = JobStore(client)
+    resubmitted: list[str] = []
+    watchdog = Watchdog(client, jobs, 2, lambda record: resubmitted.append(record.jobId),
+                        "restart-q")
+    for node in ("node-a", "node-b"):
+        client.set(node_alive_key(node), "1", ex=30)
+
+    def job(job_id: str, **fields) -> str:
+        jobs.create(JobRecord(jobId=job_id, identifier="native:buffer", mode="sync",
+                              created=time.time(), plan={}, **fields))
+        return job_id
+
+    running = job("pr-1", status="running", node="node-a", attempts=1)
+    held = job("pr-2", status="accepted", queuedOn="node-a")
+    given_back = job("pr-3", status="accepted", queuedOn="node-a")
+    client.rpush("restart-q", b'{"headers": {"argsrepr": "[\'pr-3\']"}}')
+    others = job("pr-4", status="running", node="node-b", attempts=1)
+    last_try = job("pr-5", status="running", node="node-a", attempts=2)
+
+    assert watchdog.sweep() == 0 and resubmitted == []  # node-a looks alive
+    assert watchdog.rescue_left_by("node-a") == 3
+    assert sorted(resubmitted) == [running, held]
+    assert jobs.get(running).status == "accepted"
+    assert "node-a died" in jobs.get(running).message
+    # Given back to the queue by a clean shutdown: not queued a second time.
+    assert jobs.get(given_back).status == "accepted" and jobs.get(given_back).queuedOn == ""
+    assert jobs.get(others).status == "running"
+    assert jobs.get(last_try).status == "failed"
+    assert watchdog.rescue_left_by("node-a") == 0  # once
+    client.flushdb()

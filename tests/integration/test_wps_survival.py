@@ -10,6 +10,7 @@ import pytest
 import redis
 import requests
 
+from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from tests.conftest import start_wps_node
 from tests.integration.test_wps_async import GRID
 from tests.support.wps import execute, ref
@@ -76,3 +77,25 @@ def test_a_job_survives_kill_9_of_its_node(two_nodes, redis_server):
     final = record(redis_server.url, job_id)
     assert final["node"] == survivor.env["CLOUDGEO_WPS_NODE_ID"]
     assert final["attempts"] == 2  # the lost run, then the one that finished
+
+
+def test_a_node_killed_and_started_again_at_once_finishes_its_job(
+        state_root, file_s3, file_api, redis_server, catalog_path):
+    """kill -9, then the same node id back before anyone saw it dead (its alive key is
+    kept here, as a quick restart's first heartbeat would): no sweep can tell, so the
+    node rescues its previous run's job at its start and runs it again."""
+    node = start_wps_node(state_root, "node-z", file_s3, redis_server.url, file_api.url,
+                          catalog_path, queue="restart")
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        job_id = execute(node.url, "native:creategrid", GRID,
+                         mode="async").json()["data"]["JobId"]
+        wait_status(node.url, job_id, {"running"}, 60)
+        node.process.kill()
+        client.set(node_alive_key("node-z"), "1", ex=120)
+        node.start(timeout=120)
+        data = wait_status(node.url, job_id, {"succeeded", "failed"}, 120)
+        assert data["status"] == "succeeded", data
+        assert record(redis_server.url, job_id)["attempts"] == 2
+    finally:
+        node.stop()

@@ -65,6 +65,11 @@ class Watchdog:
     def check(self, record: JobRecord) -> JobRecord:
         if not orphaned(record, self.node_alive, self.still_queued, time.time()):
             return record
+        return self.rescue(record)
+
+    def rescue(self, record: JobRecord) -> JobRecord:
+        """Queues an orphaned job again (or fails it past its attempts), once across
+        every node that finds it."""
         lock = f"{self.jobs.key(record.jobId)}:rescue:{record.attempts}:{record.status}"
         if not self.client.set(lock, "1", nx=True, ex=RESCUE_LOCK_SECONDS):
             return record  # another node is rescuing it
@@ -79,6 +84,25 @@ class Watchdog:
             refreshed = self.jobs.get(record.jobId) or record
             self.resubmit(refreshed)
         return self.jobs.get(record.jobId) or record
+
+    def rescue_left_by(self, node_id: str) -> int:
+        """At a node's start, before it takes any job: every unfinished job its id still
+        holds was held by its previous run, dead whatever the alive key says. (A node
+        started again under the same id before a sweep saw its key expire looks alive to
+        the others, and its jobs would wait for their time limit.) Returns how many
+        were rescued."""
+        rescued = 0
+        for job_id in self.jobs.unfinished():
+            record = self.jobs.get(job_id)
+            if record is None or record.status in FINISHED or holder(record) != node_id:
+                continue
+            if record.status == ACCEPTED and self.still_queued(record):
+                # Given back to the queue by a clean shutdown: it only needs a new holder.
+                self.jobs.update(job_id, queuedOn="")
+                continue
+            self.rescue(record)
+            rescued += 1
+        return rescued
 
     def sweep(self) -> int:
         """Checks every unfinished job once (nobody may be waiting for it); returns how

@@ -112,16 +112,29 @@ def record_timeout(settings: WpsSettings, job_id: str) -> None:
     metrics.JOBS.labels(record.identifier, FAILED).inc()
 
 
+def node_watchdog(settings: WpsSettings, client: redis.Redis) -> Watchdog:
+    return Watchdog(client, JobStore(client, settings.result_ttl), settings.max_attempts,
+                    lambda record: submit(record.jobId, record.timeLimit, record.queue),
+                    settings.queue)
+
+
+def rescue_previous_run(settings: WpsSettings) -> None:
+    """In the Celery main process, before it consumes: the jobs this node id held when
+    its previous run died go back to the queue (see Watchdog.rescue_left_by)."""
+    rescued = node_watchdog(settings, redis_client(settings.redis_url)).rescue_left_by(
+        settings.node_id)
+    if rescued:
+        log.info("queued again %d job(s) this node's previous run left behind", rescued)
+
+
 def start_node_heartbeat(settings: WpsSettings) -> threading.Thread:
     """In the Celery main process (which runs no QGIS, so this thread always gets
     its turn): announces that the node lives, and every few seconds sweeps for jobs
     that a dead node left behind."""
     client = redis_client(settings.redis_url)
     key = node_alive_key(settings.node_id)
-    jobs = JobStore(client, settings.result_ttl)
-    watchdog = Watchdog(client, jobs, settings.max_attempts,
-                        lambda record: submit(record.jobId, record.timeLimit, record.queue),
-                        settings.queue)
+    watchdog = node_watchdog(settings, client)
+    jobs = watchdog.jobs
     store = ObjectStore(settings.s3)
 
     def remove_expired_outputs() -> None:

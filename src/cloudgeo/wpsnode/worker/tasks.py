@@ -32,6 +32,11 @@ def note_holder(request=None, **_) -> None:
         lifecycle.note_queued(settings, request.args[0])
 
 
+@signals.worker_init.connect
+def take_over_previous_run(**_) -> None:
+    lifecycle.rescue_previous_run(settings)
+
+
 @signals.worker_ready.connect
 def announce_node(**_) -> None:
     lifecycle.start_node_heartbeat(settings)
