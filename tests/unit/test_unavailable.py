@@ -109,3 +109,16 @@ def test_no_server_in_wps_10_is_an_exception_report(app_client):
     answer = app_client.get(NO_SERVER_PATH, headers={"X-Replaced-Path": "/api/wps/wps"})
     assert answer.status_code == 503 and answer.mimetype == "text/xml"
     assert b'exceptionCode="ServerBusy"' in answer.data and b"nothing was done" in answer.data
+
+
+def test_no_server_reads_the_callers_body_or_closes_the_connection(app_client, monkeypatch):
+    """An unread body resets the connection under the gateway (a 502 instead of this
+    page): the page reads it, up to a limit, and past it closes the connection."""
+    import cloudgeo.common.unavailable as unavailable
+
+    body = b"x" * (3 * 2**20)
+    read = app_client.put(NO_SERVER_PATH, data=body)
+    assert read.status_code == 503 and "Connection" not in read.headers
+    monkeypatch.setattr(unavailable, "DRAIN_LIMIT", 2**20)
+    too_big = app_client.put(NO_SERVER_PATH, data=body)
+    assert too_big.status_code == 503 and too_big.headers["Connection"] == "close"

@@ -72,8 +72,30 @@ def unavailable_response() -> Response:
 def no_server_response() -> Response:
     """503 + Retry-After for a request no server could take, its gateway path in
     X-Replaced-Path (the caller's own removed by the gateway)."""
-    return _answer(api_of(request.headers.get("X-Replaced-Path", "")), NO_SERVER_MESSAGE,
-                   NO_SERVER_RETRY_AFTER)
+    whole = _drain_body()
+    response = _answer(api_of(request.headers.get("X-Replaced-Path", "")), NO_SERVER_MESSAGE,
+                       NO_SERVER_RETRY_AFTER)
+    if not whole:
+        response.headers["Connection"] = "close"
+    return response
+
+
+# The caller's own request comes here, body and all. Answering before its body is read
+# resets the connection under the proxies in between, and the gateway then answers 502
+# (seen with a 20 MiB upload). Up to this much is read and dropped; past it the
+# connection is closed (a client still sending may then see the lost-request 503).
+DRAIN_LIMIT = 64 * 2**20
+
+
+def _drain_body() -> bool:
+    """Reads and drops the request body, up to DRAIN_LIMIT; whether it was all read."""
+    left = DRAIN_LIMIT
+    while left > 0:
+        chunk = request.stream.read(min(left, 2**20))
+        if not chunk:
+            return True
+        left -= len(chunk)
+    return not request.stream.read(1)
 
 
 def _answer(api: str, message: str, retry_after: int) -> Response:
@@ -96,5 +118,5 @@ def _answer(api: str, message: str, retry_after: int) -> Response:
 def add_gateway_answers(app: Flask) -> None:
     """Serves both 503s on a service's own app (for the gateway, never published)."""
     app.add_url_rule(UNAVAILABLE_PATH, view_func=unavailable_response)
-    # The caller's request itself comes here, whatever its method (its body unread).
+    # The caller's request itself comes here, whatever its method.
     app.add_url_rule(NO_SERVER_PATH, view_func=no_server_response, methods=ANY_METHOD)
