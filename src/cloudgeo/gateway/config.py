@@ -232,10 +232,14 @@ def gateway_answers(answerers: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {"routers": routers, "middlewares": middlewares, "services": {}}
 
 
+def loadbalancer_key(service: str) -> str:
+    """The Traefik Redis-provider key prefix of a service's load balancer."""
+    return f"{REDIS_ROOT_KEY}/http/services/{service}/loadbalancer"
+
+
 def server_keys(service: str, server_id: str, url: str) -> dict[str, str]:
     """Traefik Redis-provider keys announcing one server of a service."""
-    base = f"{REDIS_ROOT_KEY}/http/services/{service}/loadbalancer"
-    return {f"{base}/servers/{server_id}/url": url}
+    return {f"{loadbalancer_key(service)}/servers/{server_id}/url": url}
 
 
 # A single failed check takes a server out of rotation (Traefik has no failure
@@ -247,7 +251,7 @@ HEALTH_INTERVAL, HEALTH_TIMEOUT = "1s", "3s"
 def service_keys(service: str, health_interval: str = HEALTH_INTERVAL,
                  health_timeout: str = HEALTH_TIMEOUT) -> dict[str, str]:
     """Keys for the service itself: the active health check that evicts dead servers."""
-    base = f"{REDIS_ROOT_KEY}/http/services/{service}/loadbalancer"
+    base = loadbalancer_key(service)
     return {f"{base}/healthcheck/path": HEALTH_PATH,
             f"{base}/healthcheck/interval": health_interval,
             f"{base}/healthcheck/timeout": health_timeout,

@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 import redis
 
 from cloudgeo.common.envsettings import env_int, env_str
-from cloudgeo.gateway.config import HEALTH_TIMEOUT, consul_tags, server_keys, service_keys
+from cloudgeo.gateway.config import (
+    HEALTH_TIMEOUT,
+    consul_tags,
+    loadbalancer_key,
+    server_keys,
+    service_keys,
+)
 from cloudgeo.registry.names import HEALTH_PATH
 
 log = logging.getLogger(__name__)
@@ -56,6 +62,7 @@ class RedisRegistration:
         self.client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
         self.ttl = settings.ttl
         self.keys = {**service_keys(service), **server_keys(service, instance_id, url)}
+        self.servers_pattern = f"{loadbalancer_key(service)}/servers/*"
 
     def beat(self) -> None:
         pipe = self.client.pipeline()
@@ -70,10 +77,8 @@ class RedisRegistration:
         # that is gone leaves its requests to the gateway's no-server route (a 503 in
         # the caller's API). An instance registering meanwhile writes them again at its
         # next beat (a third of the TTL).
-        servers = [k for k in self.keys if "/servers/" in k]
-        self.client.delete(*servers)
-        siblings = servers[0].rsplit("/servers/", 1)[0] + "/servers/*"
-        if next(self.client.scan_iter(match=siblings, count=1000), None) is None:
+        self.client.delete(*[k for k in self.keys if "/servers/" in k])
+        if next(self.client.scan_iter(match=self.servers_pattern, count=1000), None) is None:
             self.client.delete(*self.keys)
 
 

@@ -11,7 +11,7 @@ once, under a Redis lock, if it is not.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import redis
 
@@ -92,13 +92,12 @@ class Watchdog:
         the others, and its jobs would wait for their time limit.) Returns how many
         were rescued."""
         rescued = 0
-        for job_id in self.jobs.unfinished():
-            record = self.jobs.get(job_id)
-            if record is None or record.status in FINISHED or holder(record) != node_id:
+        for record in self.unfinished_records():
+            if holder(record) != node_id:
                 continue
             if record.status == ACCEPTED and self.still_queued(record):
                 # Given back to the queue by a clean shutdown: it only needs a new holder.
-                self.jobs.update(job_id, queuedOn="")
+                self.jobs.update(record.jobId, queuedOn="")
                 continue
             self.rescue(record)
             rescued += 1
@@ -108,11 +107,17 @@ class Watchdog:
         """Checks every unfinished job once (nobody may be waiting for it); returns how
         many were rescued."""
         rescued = 0
+        for record in self.unfinished_records():
+            checked = self.check(record)
+            rescued += checked.status != record.status or checked.message != record.message
+        return rescued
+
+    def unfinished_records(self) -> Iterator[JobRecord]:
+        """The records of the jobs listed as unfinished; the listing forgets the rest
+        (expired, or finished since)."""
         for job_id in self.jobs.unfinished():
             record = self.jobs.get(job_id)
             if record is None or record.status in FINISHED:
                 self.jobs.forget_unfinished(job_id)
                 continue
-            checked = self.check(record)
-            rescued += checked.status != record.status or checked.message != record.message
-        return rescued
+            yield record
