@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
     python3-venv python3-qgis qgis-providers   # QGIS 3.22 and its Python bindings
+    python3-seccomp                            # syscall filter of the QGIS process's sandbox
     otb-bin otb-qgis grass-core                # Orfeo ToolBox and GRASS algorithm providers
     redis-server                               # job store, queue and local registry
     prometheus                                 # only for the tests that scrape for real

@@ -36,6 +36,20 @@ CLOUDGEO_WPS_MAX_ZIP_FILES (default 10000)
     entries in an input zip
 CLOUDGEO_WPS_MAX_UNZIPPED_SIZE (default 4294967296)
     bytes an input zip may unpack to
+CLOUDGEO_WPS_MAX_JOB_SCRATCH (default 10737418240)
+    bytes a job may write in its folder (fetched inputs, outputs, QGIS's temporary
+    files) while it runs; past it the job is stopped and fails naming the cap. Also
+    the largest single file a QGIS process may write (RLIMIT_FSIZE)
+CLOUDGEO_WPS_MAX_OUTPUT_SIZE (default 2147483648)
+    bytes of each output file (a zipped one once zipped); a job with a larger output
+    fails naming the cap and stores nothing
+CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE (default empty)
+    comma-separated GDAL driver short names accepted as inputs besides the reviewed
+    allow-list (cloudgeo/wpsnode/inputs/gdal-drivers.tsv)
+CLOUDGEO_WPS_SANDBOX (default required)
+    `required`: a QGIS process starts only confined by Landlock's file rules and the
+    seccomp filter (worker/sandbox.py), else the node refuses to start;
+    `best-effort`: it starts with what the kernel offers and logs what is missing
 CLOUDGEO_WPS_INPUT_CACHE_ENTRIES / _INPUT_CACHE_BYTES (default 8 / 268435456)
     feature-source inputs from the file service kept fetched and opened per QGIS
     worker (cloudgeo.wpsnode.inputs.cache); 0 entries turns the cache off
@@ -102,6 +116,7 @@ if TYPE_CHECKING:
     from cloudgeo.wpsnode.builtin import BuiltinProcess
 
 GIB = 1024**3
+SANDBOX_MODES = ("required", "best-effort")
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,10 @@ class WpsSettings:
     fetch_timeout: int = 60
     max_zip_files: int = 10000
     max_unzipped_size: int = 4 * GIB
+    max_job_scratch: int = 10 * GIB
+    max_output_size: int = 2 * GIB
+    input_formats_include: tuple[str, ...] = ()
+    sandbox: str = "required"
     input_cache_entries: int = 8
     input_cache_bytes: int = 256 * 1024 * 1024
     max_inline_output: int = 16 * 1024 * 1024
@@ -164,6 +183,12 @@ class WpsSettings:
             max_zip_files=env_int(env, "CLOUDGEO_WPS_MAX_ZIP_FILES", d.max_zip_files, minimum=1),
             max_unzipped_size=env_int(env, "CLOUDGEO_WPS_MAX_UNZIPPED_SIZE",
                                       d.max_unzipped_size, minimum=1),
+            max_job_scratch=env_int(env, "CLOUDGEO_WPS_MAX_JOB_SCRATCH", d.max_job_scratch,
+                                    minimum=1024 * 1024),
+            max_output_size=env_int(env, "CLOUDGEO_WPS_MAX_OUTPUT_SIZE", d.max_output_size,
+                                    minimum=1),
+            input_formats_include=env_list(env, "CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE"),
+            sandbox=env_choice(env, "CLOUDGEO_WPS_SANDBOX", d.sandbox, SANDBOX_MODES),
             input_cache_entries=env_int(env, "CLOUDGEO_WPS_INPUT_CACHE_ENTRIES",
                                         d.input_cache_entries, minimum=0),
             input_cache_bytes=env_int(env, "CLOUDGEO_WPS_INPUT_CACHE_BYTES",

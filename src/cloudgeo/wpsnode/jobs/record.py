@@ -15,8 +15,9 @@ ACCEPTED, RUNNING, SUCCEEDED, FAILED, DISMISSED = (
 FINISHED = {SUCCEEDED, FAILED, DISMISSED}
 
 # Why a job failed; the HTTP status a sync caller gets for it.
-FAILURE_STATUS = {"input": 400, "execution": 422, "timeout": 504, "crashed": 500,
-                  "internal": 500}
+# "limit": the job passed one of its caps (scratch disk, output size).
+FAILURE_STATUS = {"input": 400, "execution": 422, "limit": 422, "timeout": 504,
+                  "crashed": 500, "internal": 500}
 
 
 def seed_time(epoch: float | None) -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import redis
 
+from cloudgeo.common.processes import pid_alive
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.jobs.keys import node_alive_key, starts_key, workers_key
@@ -22,6 +23,7 @@ from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED
 from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
 from cloudgeo.wpsnode.jobs.watchdog import Watchdog
 from cloudgeo.wpsnode.settings import WpsSettings
+from cloudgeo.wpsnode.worker.qgis_process import QgisProcess, WorkerFolders, start_message
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
@@ -65,33 +67,50 @@ class Heartbeat(threading.Thread):
             self.client.delete(f"{workers_key(self.node_id)}:{self.pid}")
 
 
-def qgis_state_dir(settings: WpsSettings) -> Path:
-    return settings.state_dir / "workers" / str(os.getpid())
+def worker_folders(settings: WpsSettings, pid: int | None = None) -> WorkerFolders:
+    return WorkerFolders(settings.state_dir / "workers" / str(pid or os.getpid()))
+
+
+def remove_dead_workers_folders(settings: WpsSettings) -> list[Path]:
+    """The folders (QGIS state, jobs' scratch, cached inputs) of this node's workers that
+    died without cleaning up: killed at a time limit, by a dismiss, or by a crash. A
+    replacement worker starts at once, so it is the one to remove them."""
+    removed = []
+    for folder in sorted((settings.state_dir / "workers").glob("*")):
+        if folder.name.isdigit() and not pid_alive(int(folder.name)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def start(settings: WpsSettings) -> None:
-    """worker_process_init: QGIS first, then announce readiness."""
+    """worker_process_init: the confined QGIS process first, then announce readiness."""
     global _runner, _heartbeat
-    # Imported here: the Celery main process imports this module too and must not load QGIS.
-    from cloudgeo.wpsnode.qgis_runtime import start_qgis
+    from cloudgeo.wpsnode.inputs.layer_formats import allowed_drivers
     from cloudgeo.wpsnode.worker.runner import JobRunner
 
-    start_qgis(qgis_state_dir(settings))
+    for folder in remove_dead_workers_folders(settings):
+        log.info("removed %s, left by a worker that died", folder)
+    folders = worker_folders(settings)
+    qgis = QgisProcess(folders, start_message(
+        folders, allowed_drivers(settings.input_formats_include), settings.max_job_scratch,
+        settings.sandbox))
+    qgis.start()
     client = redis_client(settings.redis_url)
     client.incr(starts_key(settings.node_id))
     _heartbeat = Heartbeat(client, settings.node_id)
-    # In the worker's own folder: removed with it when the process stops.
-    _runner = JobRunner(settings, client, _heartbeat, qgis_state_dir(settings) / "inputs")
+    _runner = JobRunner(settings, client, _heartbeat, folders, qgis)
     _heartbeat.beat()
     _heartbeat.start()
-    log.info("QGIS worker %s ready", os.getpid())
+    log.info("QGIS worker %s ready (QGIS process %s)", os.getpid(), qgis.pid)
 
 
 def stop() -> None:
     if _heartbeat is not None:
         _heartbeat.stop()
     if _runner is not None:
-        shutil.rmtree(qgis_state_dir(_runner.settings), ignore_errors=True)
+        _runner.qgis.stop()
+        shutil.rmtree(_runner.folders.root, ignore_errors=True)
 
 
 def runner():

@@ -46,3 +46,30 @@ class ProgressReporter:
                 last = percent
             except Exception as exc:  # progress is a courtesy: the job goes on
                 log.warning("progress of a job not recorded: %s", exc)
+
+
+def job_feedback():
+    """A QgsProcessingFeedback that keeps errors (its progress is read by a
+    ProgressReporter). QGIS is imported here: only the QGIS process calls this."""
+    from qgis.core import QgsProcessingFeedback
+
+    class JobFeedback(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.errors: list[str] = []
+            self.console: list[str] = []
+
+        def reportError(self, error: str, fatalError: bool = False) -> None:
+            self.errors.append(error.strip())
+            super().reportError(error, fatalError)
+
+        def pushConsoleInfo(self, info: str) -> None:
+            # External tools (GDAL, GRASS, OTB) report their failures only here.
+            self.console = [*self.console[-19:], info.strip()]
+            super().pushConsoleInfo(info)
+
+        def failure_detail(self) -> str:
+            lines = [e for e in self.errors if e] or [line for line in self.console if line]
+            return "; ".join(lines[-5:])
+
+    return JobFeedback()

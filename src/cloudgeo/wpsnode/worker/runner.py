@@ -1,13 +1,17 @@
-"""Runs one job inside a QGIS worker: inputs in, processing.run, outputs out.
+"""Runs one job for a Celery worker: inputs in, the QGIS process, outputs out.
 
-Everything QGIS-specific about a job lives here; the plan it follows was
-checked by cloudgeo.wpsnode.inputs.planning in the HTTP tier.
+The worker (this process) holds the credentials: it fetches the inputs into the job's
+folder, hands the job to its confined QGIS process (worker/qgis_process.py), watches
+the job's scratch against its cap, then checks and uploads what the results name.
+The plan it follows was checked by cloudgeo.wpsnode.inputs.planning in the HTTP tier.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import shutil
 import time
 import zipfile
@@ -32,10 +36,18 @@ from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, SUCCEEDED
 from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.settings import WpsSettings
-from cloudgeo.wpsnode.worker.progress import ProgressReporter
+from cloudgeo.wpsnode.worker.qgis_process import (
+    QgisProcess,
+    QgisProcessDied,
+    ScratchCapExceeded,
+    WorkerFolders,
+)
 from cloudgeo.wpsnode.worker.redact import redact_paths
 
 log = logging.getLogger(__name__)
+# Exit status of a worker whose QGIS process died mid-job: Celery then queues the job
+# again (acks late, reject on worker lost), and the runner counts the attempt.
+QGIS_DIED_EXIT = 70
 
 
 class JobFailed(Exception):
@@ -44,36 +56,9 @@ class JobFailed(Exception):
         self.failure, self.message = failure, message
 
 
-def _feedback():
-    """A QgsProcessingFeedback that keeps errors (its progress is read by a
-    ProgressReporter)."""
-    from qgis.core import QgsProcessingFeedback
-
-    class JobFeedback(QgsProcessingFeedback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.errors: list[str] = []
-            self.console: list[str] = []
-
-        def reportError(self, error: str, fatalError: bool = False) -> None:
-            self.errors.append(error.strip())
-            super().reportError(error, fatalError)
-
-        def pushConsoleInfo(self, info: str) -> None:
-            # External tools (GDAL, GRASS, OTB) report their failures only here.
-            self.console = [*self.console[-19:], info.strip()]
-            super().pushConsoleInfo(info)
-
-        def failure_detail(self) -> str:
-            lines = [e for e in self.errors if e] or [line for line in self.console if line]
-            return "; ".join(lines[-5:])
-
-    return JobFeedback()
-
-
 class JobRunner:
     def __init__(self, settings: WpsSettings, client: redis.Redis, heartbeat,
-                 input_cache_dir: Path) -> None:
+                 folders: WorkerFolders, qgis: QgisProcess) -> None:
         self.settings = settings
         self.jobs = JobStore(client, settings.result_ttl)
         self.heartbeat = heartbeat
@@ -83,10 +68,12 @@ class JobRunner:
         own = frozenset({host_port(settings.public_url), host_port(settings.file_service_url)})
         self.fetcher = Fetcher(HrefPolicy.from_urls(settings.allowed_hosts), own, self.store,
                                settings.max_input_size, settings.fetch_timeout)
-        self.work_root = settings.state_dir / "jobs"
-        self.inputs = InputCache(input_cache_dir, settings.input_cache_entries,
+        self.folders, self.qgis = folders, qgis
+        self.work_root = folders.jobs
+        self.inputs = InputCache(folders.inputs, settings.input_cache_entries,
                                  settings.input_cache_bytes,
                                  lambda result: metrics.INPUT_CACHE.labels(result).inc())
+        self.cache_tokens = itertools.count()
 
     def run(self, job_id: str) -> None:
         record = self.jobs.get(job_id)
@@ -109,32 +96,37 @@ class JobRunner:
         self.heartbeat.busy_with = job_id
         folder = self.work_root / job_id
         try:
-            output = self._execute(record.identifier, record.plan, folder, job_id)
-        except JobFailed as exc:
-            self._finish(record.identifier, job_id, started, FAILED, failure=exc.failure,
-                         message=exc.message)
-        except InputError as exc:
-            self._finish(record.identifier, job_id, started, FAILED, failure="input",
-                         failureField=exc.name, message=exc.message)
-        except Exception as exc:
-            from celery.exceptions import SoftTimeLimitExceeded
-
-            if isinstance(exc, SoftTimeLimitExceeded):
-                self._finish(record.identifier, job_id, started, FAILED, failure="timeout",
-                             message=f"the job exceeded its time limit of {limit:g} s and "
-                                     "was stopped")
-            else:
-                log.exception("job %s failed unexpectedly", job_id)
-                self._finish(record.identifier, job_id, started, FAILED, failure="internal",
-                             message=f"internal error: {type(exc).__name__}: {exc}")
-        else:
-            self._finish(record.identifier, job_id, started, SUCCEEDED, output=output,
-                         percentCompleted=100,
-                         message=f"Process {record.identifier} finished")
+            status, fields = self._attempt(record.identifier, record.plan, folder, job_id)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            # Before the record says the job ended: nothing of it outlives its answer.
+            self.qgis.empty_scratch(folder)
             self.heartbeat.busy_with = None
             self.heartbeat.jobs_done += 1
+        self._finish(record.identifier, job_id, started, status, **fields)
+        if self.qgis.resident_mb() > self.settings.max_worker_memory_mb:
+            self.qgis.stop()  # QGIS grows with use; the next job starts a fresh one
+
+    def _attempt(self, identifier: str, plan: dict, folder: Path,
+                 job_id: str) -> tuple[str, dict[str, Any]]:
+        """The job's end: its status and the record's fields to say it."""
+        try:
+            output = self._execute(identifier, plan, folder, job_id)
+        except JobFailed as exc:
+            return FAILED, {"failure": exc.failure, "message": exc.message}
+        except InputError as exc:
+            return FAILED, {"failure": "input", "failureField": exc.name,
+                            "message": exc.message}
+        except QgisProcessDied:
+            # As if QGIS had crashed in this process: Celery queues the job again.
+            log.error("the QGIS process died while running job %s", job_id)
+            self.qgis.empty_scratch(folder)
+            os._exit(QGIS_DIED_EXIT)
+        except Exception as exc:
+            log.exception("job %s failed unexpectedly", job_id)
+            return FAILED, {"failure": "internal",
+                            "message": f"internal error: {type(exc).__name__}: {exc}"}
+        return SUCCEEDED, {"output": output, "percentCompleted": 100,
+                           "message": f"Process {identifier} finished"}
 
     def _running_elsewhere(self, record) -> bool:
         """Whether another live worker runs this job (so this delivery is a duplicate)."""
@@ -166,42 +158,45 @@ class JobRunner:
                 raise JobFailed("execution", f"the builtin process {identifier} is not "
                                              f"enabled on node {self.settings.node_id}")
             return builtin.run(plan["literals"])
-        import processing
-        from qgis.core import QgsProcessingContext, QgsProcessingException
-
         process = self.catalog.get(identifier)  # published ones only: the policy holds here too
         problem = expression_problem(plan["literals"])
         if problem:
             raise InputError(*problem)
         if identifier in GUARDED_URL_PARAMETERS:  # the node fetches, through its guard
             return self._download(process, plan, folder)
-        params: dict[str, Any] = dict(plan["literals"])
         read_only = {i["name"] for i in process["inputs"] if i.get("type") == "source"}
+        layers = {}
         for name, ref in plan["references"].items():
-            inputs = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i),
-                                        name in read_only)
-                      for i, item in enumerate(ref["items"])]
-            params[name] = inputs if ref["multiple"] else inputs[0]
-        destinations = {}
-        for name, fmt in plan["destinations"].items():
-            destinations[name] = self._destination(folder / "out", name, fmt)
-            params[name] = str(destinations[name])
-        context = QgsProcessingContext()
-        feedback = _feedback()
-        try:
-            with ProgressReporter(feedback, lambda percent: self.jobs.update(
-                    job_id, percentCompleted=percent)):
-                results = processing.run(identifier, params, context=context,
-                                         feedback=feedback)
-        except QgsProcessingException as exc:
-            detail = feedback.failure_detail() or str(exc)
-            raise JobFailed("execution", f"{identifier} failed: {detail}") from None
+            items = [self._materialize(name, ref["kind"], item, folder / "in" / name / str(i),
+                                       name in read_only)
+                     for i, item in enumerate(ref["items"])]
+            layers[name] = {"multiple": ref["multiple"], "items": items}
+        destinations = {name: self._destination(folder / "out", name, fmt)
+                        for name, fmt in plan["destinations"].items()}
+        answer = self._run_in_qgis(job_id, {
+            "identifier": identifier, "literals": plan["literals"], "layers": layers,
+            "destinations": {name: str(path) for name, path in destinations.items()},
+            "cached": [entry.layer["cache"] for entry in self.inputs.entries.values()]})
+        if answer.get("error") == "input":
+            raise InputError(str(answer["field"]), str(answer["message"]))
+        if "results" not in answer:
+            raise JobFailed("execution", f"{identifier} failed: {answer.get('message')}")
         missing = [name for name, path in destinations.items() if not path.exists()]
         if missing:  # external tools can fail without QGIS raising
-            detail = feedback.failure_detail() or "no error message"
+            detail = answer.get("detail") or "no error message"
             raise JobFailed("execution", f"{identifier} failed: it produced no "
                                          f"{', '.join(missing)} ({detail})")
-        return self._publish(process, results, destinations, plan, identifier)
+        return self._publish(process, answer["results"], destinations, plan, identifier)
+
+    def _run_in_qgis(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+        cap = self.settings.max_job_scratch
+        try:
+            return self.qgis.run(job, lambda percent: self.jobs.update(
+                job_id, percentCompleted=percent), cap)
+        except ScratchCapExceeded as exc:
+            raise JobFailed("limit", f"the job wrote {exc.used} bytes of scratch, past its "
+                                     f"cap of {cap} bytes (CLOUDGEO_WPS_MAX_JOB_SCRATCH); "
+                                     "it was stopped") from None
 
     def _download(self, process: dict, plan: dict, folder: Path) -> dict:
         """native:filedownloader, done by the node's fetcher: the URL passes the same
@@ -219,10 +214,10 @@ class JobRunner:
                              identifier)
 
     def _materialize(self, name: str, kind: str, item: dict, folder: Path,
-                     read_only: bool = False):
-        """The input as QGIS will read it: a checked layer object (opened once, handed to
-        the algorithm as is) or, for plain files, the path. A read-only input from our
-        own file service may come from this worker's cache (cloudgeo.wpsnode.inputs.cache)."""
+                     read_only: bool = False) -> dict[str, Any]:
+        """The input as the QGIS process gets it: a file in the job's folder (or, for a
+        read-only input from our own file service, in this worker's cache:
+        cloudgeo.wpsnode.inputs.cache), which it checks and opens."""
         stored = None
         if "href" in item and read_only and self.inputs.enabled:
             stored = self.fetcher.stored(name, item["href"])
@@ -238,10 +233,13 @@ class JobRunner:
         except BaseException:
             self.inputs.discard(target)
             raise
+        # A token per fetch: the QGIS process keeps the layer it opened under it.
+        layer["cache"] = f"{stored.version}-{next(self.cache_tokens)}"
         self.inputs.put(stored.version, target, layer)
         return layer
 
-    def _layer(self, name: str, kind: str, item: dict, folder: Path, stored=None):
+    def _layer(self, name: str, kind: str, item: dict, folder: Path,
+               stored=None) -> dict[str, Any]:
         if "geojson" in item:
             path = folder / "inline.geojson"
             path.write_text(json.dumps(item["geojson"]))
@@ -255,26 +253,8 @@ class JobRunner:
             if not found:
                 raise InputError(name, f"the zip from {item.get('href')} holds no {kind} layer")
             path = found[0]
-        return self._open_layer(name, kind, path, item.get("href", "inline GeoJSON"))
-
-    @staticmethod
-    def _open_layer(name: str, kind: str, path: Path, origin: str):
-        from qgis.core import QgsMeshLayer, QgsRasterLayer, QgsVectorLayer
-
-        openers = {
-            "vector": [lambda: QgsVectorLayer(str(path), name, "ogr")],
-            "raster": [lambda: QgsRasterLayer(str(path), name)],
-            "mesh": [lambda: QgsMeshLayer(str(path), name, "mdal")],
-            "layer": [lambda: QgsVectorLayer(str(path), name, "ogr"),
-                      lambda: QgsRasterLayer(str(path), name)],
-        }
-        if kind not in openers:
-            return str(path)
-        for opener in openers[kind]:
-            layer = opener()
-            if layer.isValid():
-                return layer
-        raise InputError(name, f"{origin} is not a readable {kind} layer")
+        return {"path": str(path), "kind": kind, "origin": item.get("href", "inline GeoJSON"),
+                "cache": None}
 
     @staticmethod
     def _destination(folder: Path, name: str, fmt: str) -> Path:
@@ -289,24 +269,43 @@ class JobRunner:
 
     def _publish(self, process: dict, results: dict, destinations: dict[str, Path],
                  plan: dict, identifier: str) -> dict[str, Any]:
-        output: dict[str, Any] = {}
+        files: dict[str, tuple[Path, str]] = {}
         for out in process["outputs"]:
             name = out["name"]
             if name in destinations:
                 path = destinations[name]
                 fmt = plan["destinations"][name]
                 if path.suffix == ".shp" or fmt == "zip":
-                    path, fmt = _zip_folder(path if fmt == "zip" else path.parent), "zip"
-                output[name] = self._upload(path, fmt, identifier, name)
-                continue
-            if name not in results:
-                continue
-            output[name] = self._literal(results[name], identifier, name)
+                    path = _zip_folder(path if fmt == "zip" else path.parent, self.folders.root)
+                    fmt = "zip"
+                files[name] = (path, fmt)
+        # Every file is checked before any is uploaded: a job past a cap stores nothing.
+        for name, (path, _) in files.items():
+            self._check_output(name, path)
+        output: dict[str, Any] = {}
+        for out in process["outputs"]:
+            name = out["name"]
+            if name in files:
+                output[name] = self._upload(*files[name], identifier, name)
+            elif name in results:
+                output[name] = self._literal(results[name], identifier, name)
         return output
+
+    def _check_output(self, name: str, path: Path) -> None:
+        if not _inside(path, self.folders.root):
+            raise JobFailed("execution", f"output {name} is not a file the job wrote")
+        size = path.stat().st_size
+        cap = self.settings.max_output_size
+        if size > cap:
+            raise JobFailed("limit", f"output {name} is {size} bytes, past the cap of {cap} "
+                                     "bytes on each output (CLOUDGEO_WPS_MAX_OUTPUT_SIZE)")
 
     def _literal(self, value: Any, identifier: str, name: str) -> Any:
         if isinstance(value, str) and value and Path(value).is_file():
             path = Path(value)
+            if not _inside(path, self.folders.root):
+                return None  # a file the job did not write (a system file) is never sent
+            self._check_output(name, path)
             return self._upload(path, path.suffix.lstrip(".").lower() or "bin", identifier, name)
         if isinstance(value, list):
             return [self._literal(v, identifier, name) for v in value]
@@ -322,10 +321,17 @@ class JobRunner:
         return self.settings.retrieve_url(f"{file_id}.{fmt}")
 
 
-def _zip_folder(folder: Path) -> Path:
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path`, links resolved, is a regular file below `folder`: the QGIS process
+    writes the job's files, so a link it made to /etc/passwd must not be uploaded."""
+    real = Path(os.path.realpath(path))
+    return real.is_file() and real.is_relative_to(os.path.realpath(folder))
+
+
+def _zip_folder(folder: Path, root: Path) -> Path:
     archive = folder.with_suffix(".zip")
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         for item in sorted(folder.rglob("*")):
-            if item.is_file():
+            if not item.is_symlink() and _inside(item, root):
                 bundle.write(item, item.relative_to(folder))
     return archive
