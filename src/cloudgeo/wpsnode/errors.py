@@ -11,3 +11,4 @@ class InputError(ApiError):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(400, f"input '{name}': {message}", field=name)
         self.name = name
+        self.detail = message  # without the input's name, to raise it again elsewhere

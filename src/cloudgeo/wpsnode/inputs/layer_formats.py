@@ -56,14 +56,26 @@ def format_problem(path: str, allowed: frozenset[str]) -> str | None:
     gdal.PushErrorHandler("CPLQuietErrorHandler")
     try:
         driver = gdal.IdentifyDriverEx(path)
+        if driver is None:
+            return None
+        if driver.ShortName not in allowed:
+            review = reviewed_drivers().get(driver.ShortName)
+            why = f" ({review.reason})" if review else ""
+            return (f"is in the {driver.ShortName} format ({driver.LongName}), which is not "
+                    f"accepted as an input{why}")
+        return _overview_problem(gdal, path, driver.ShortName)
     finally:
         gdal.PopErrorHandler()
-    if driver is None or driver.ShortName in allowed:
-        return None
-    review = reviewed_drivers().get(driver.ShortName)
-    why = f" ({review.reason})" if review else ""
-    return (f"is in the {driver.ShortName} format ({driver.LongName}), which is not "
-            f"accepted as an input{why}")
+
+
+def _overview_problem(gdal, path: str, driver: str) -> str | None:
+    """A GeoTIFF or JPEG 2000 may name its overviews' file in its own metadata, and GDAL
+    opens that name with every driver (a VRT, a URL) once overviews are read."""
+    dataset = gdal.OpenEx(path, gdal.OF_RASTER, allowed_drivers=[driver])
+    if dataset is not None and dataset.GetMetadataItem("OVERVIEW_FILE", "OVERVIEWS"):
+        return (f"is a {driver} file that names an external overview file "
+                "(OVERVIEW_FILE), which is not accepted in an input")
+    return None
 
 
 def open_layer(name: str, kind: str, path: str, origin: str,

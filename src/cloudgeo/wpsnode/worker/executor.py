@@ -30,6 +30,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
+# GDAL's configuration in the QGIS process and the tools it runs (gdal_translate, GRASS,
+# OTB inherit the environment): no .aux.xml sidecar read (it may hold metadata that
+# names other files), no SpatiaLite in SQLite-based files (its VirtualText table reads
+# any file). Reviewed with the driver table (inputs/gdal-drivers.tsv).
+GDAL_HARDENING = {"GDAL_PAM_ENABLED": "NO", "SPATIALITE_LOAD": "NO"}
 
 
 def _die_with_parent(parent: int) -> None:
@@ -98,7 +103,7 @@ class QgisExecutor:
             params.update(job["destinations"])
             return self._process(job["identifier"], params)
         except InputError as exc:
-            return {"error": "input", "field": exc.name, "message": exc.message}
+            return {"error": "input", "field": exc.name, "message": exc.detail}
 
     def _layer(self, name: str, layer: dict[str, Any]) -> Any:
         from cloudgeo.wpsnode.inputs.layer_formats import open_layer
@@ -140,6 +145,7 @@ def main(argv: list[str]) -> None:
     from cloudgeo.wpsnode.worker import sandbox
 
     folder = Path(start["folder"])
+    os.environ.update(GDAL_HARDENING)
     # QGIS and GRASS write under HOME: the QGIS process's own folder, not the node's.
     (folder / "home").mkdir(parents=True, exist_ok=True)
     os.environ["HOME"] = str(folder / "home")
