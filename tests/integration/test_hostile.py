@@ -52,7 +52,8 @@ def basic_cluster(state_root, catalog_path):
         for user, pw in USERS.items()))
     # native:filedownloader included by name: published, its URL behind the href guard.
     access = ClusterAccess("basic", str(htpasswd), admins=("root-admin",),
-                           node_settings=(("processes_include", "*,native:filedownloader"),))
+                           node_settings=(("processes_include", "*,native:filedownloader"),),
+                           file_settings=(("owner_only_retrieval", "true"),))
     local, state = start_cluster(state_root, catalog_path, "hostile-basic", qgis_workers=1,
                                  access=access)
     yield state
@@ -524,3 +525,65 @@ def test_expression_and_shell_attacks_through_ogc_and_wps(open_cluster, open_poi
     for response in (ogc, wps, shell):
         assert secret_key not in response.text
     assert not marker.exists()
+
+
+# -- files belong to their owner ---------------------------------------------------------
+
+def _file_calls(gateway: str, file_id: str, name: str, **as_caller) -> dict[str, int]:
+    """The status of find, retrieve, an upload-force-name over the name, and delete."""
+    calls = {"find": requests.get(f"{gateway}/api/file/find/{file_id}", timeout=30,
+                                  **as_caller),
+             "retrieve": requests.get(f"{gateway}/api/file/retrieve/{name}", timeout=30,
+                                      **as_caller),
+             "replace": requests.put(f"{gateway}/api/file/upload-force-name/{name}",
+                                     files={"file": (name, b"replaced")}, timeout=30,
+                                     **as_caller)}
+    calls["delete"] = requests.delete(f"{gateway}/api/file/delete/{file_id}", timeout=30,
+                                      **as_caller)
+    return {call: response.status_code for call, response in calls.items()}
+
+
+def test_another_users_file_is_unknown_with_basic_auth(basic_cluster, tmp_path):
+    """Owner-only retrieval is on in this cluster: bob may not even download alice's."""
+    gateway = basic_cluster.gateway_url
+    alice, bob = ("alice", USERS["alice"]), ("bob", USERS["bob"])
+    source = tmp_path / "alices.txt"
+    source.write_text("alice's layer\n")
+    link = upload(gateway, source, auth=alice)
+    name = link.rsplit("/", 1)[1]
+    file_id = name.split(".")[0]
+    # bob, even naming himself alice in the identity header
+    as_bob = {"auth": bob, "headers": {"X-CloudGeo-User": "alice"}}
+    assert _file_calls(gateway, file_id, name, **as_bob) == {
+        "find": 404, "retrieve": 404, "replace": 404, "delete": 404}
+    got = requests.get(link, auth=alice, timeout=30)
+    assert got.status_code == 200 and got.content == source.read_bytes()  # untouched
+    admin = ("root-admin", USERS["root-admin"])
+    assert requests.get(f"{gateway}/api/file/find/{file_id}", auth=admin,
+                        timeout=30).status_code == 200
+    # alice's job's output is alice's too; the node read her input all the same.
+    response = run_job(gateway, "native:filedownloader", {"URL": link}, auth=alice)
+    assert response.status_code == 200, response.text
+    output = response.json()["data"]["output"]["OUTPUT"]
+    assert requests.get(output, auth=alice, timeout=30).content == source.read_bytes()
+    assert requests.get(output, auth=bob, timeout=30).status_code == 404
+    assert _file_calls(gateway, file_id, name, auth=alice) == {
+        "find": 200, "retrieve": 200, "replace": 200, "delete": 200}
+
+
+def test_another_users_file_is_unknown_with_forward_auth(forward_cluster, tmp_path):
+    """Retrieval stays a capability link here (the default): bob holding alice's link
+    may download it, but neither find, replace nor delete it."""
+    gateway = forward_cluster.gateway_url
+    alice = {"Authorization": "Bearer token-alice"}
+    bob = {"Authorization": "Bearer token-bob", FORWARD_HEADER: "alice"}
+    source = tmp_path / "alices-forward.txt"
+    source.write_text("alice's other layer\n")
+    link = upload(gateway, source, headers=alice)
+    name = link.rsplit("/", 1)[1]
+    file_id = name.split(".")[0]
+    assert _file_calls(gateway, file_id, name, headers=bob) == {
+        "find": 404, "retrieve": 200, "replace": 404, "delete": 404}
+    assert requests.get(link, headers=alice, timeout=30).content == source.read_bytes()
+    assert requests.get(f"{gateway}/api/file/find/{file_id}", headers=alice,
+                        timeout=30).status_code == 200

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import start_wps_node
+from tests.support.waiting import wait_for
 from tests.support.wps import execute, ref
 
 SCRATCH_CAP = 64 * 1024**2
+CALLER_CAP = 2
 OUTPUT_CAP = 20_000
 # About 4 million grid cells: tens of seconds of work and far more than 64 MiB of output.
 LONG_JOB = {"TYPE": 2, "EXTENT": "0,10000,0,10000 [EPSG:3857]", "HSPACING": 5,
@@ -27,23 +28,14 @@ NODE = "node-limits"
 def limited_node(state_root, file_s3, file_api, redis_server, catalog_path):
     node = start_wps_node(state_root, NODE, file_s3, redis_server.url, file_api.url,
                           catalog_path, queue="limits", max_job_scratch=str(SCRATCH_CAP),
-                          max_output_size=str(OUTPUT_CAP), qgis_workers="1")
+                          max_output_size=str(OUTPUT_CAP), qgis_workers="1",
+                          max_jobs_per_caller=str(CALLER_CAP))
     yield node
     node.stop()
 
 
 def job_folders(state_root: Path) -> list[Path]:
     return sorted((state_root / NODE / "workers").glob("*/jobs/*"))
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_long_job(node) -> str:
@@ -107,3 +99,38 @@ def _child_of(pid: int) -> int | None:
             if int(fields[1]) == pid:
                 return int(entry.name)
     return None
+
+
+def test_a_caller_past_their_cap_gets_429_on_every_api(limited_node):
+    """Two unfinished jobs are the cap here: the third gets 429 + Retry-After in each API's
+    shape and is not queued; another caller (another address) is not affected; once a
+    job ends, the caller may submit again."""
+    jobs = [start_long_job(limited_node)]
+    r = execute(limited_node.url, "native:creategrid", LONG_JOB, mode="async")
+    assert r.status_code == 200, r.text
+    jobs.append(r.json()["data"]["JobId"])
+    r = execute(limited_node.url, "native:creategrid", LONG_JOB, mode="async")
+    assert r.status_code == 429 and r.headers["Retry-After"], r.text
+    assert r.json()["success"] is False and "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER" in r.json()["msg"]
+    ogc = requests.post(f"{limited_node.url}/ogcapi/processes/native:creategrid/execution",
+                        json={"inputs": LONG_JOB}, timeout=30)
+    assert ogc.status_code == 429 and ogc.headers["Retry-After"], ogc.text
+    assert ogc.headers["Content-Type"].startswith("application/problem+json")
+    assert "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER" in ogc.json()["detail"]
+    wps = requests.get(f"{limited_node.url}/wps", timeout=30, params={
+        "service": "WPS", "version": "1.0.0", "request": "Execute",
+        "identifier": "native:buffer", "DataInputs": "INPUT=@xlink:href=http://x/y.zip"})
+    assert wps.status_code == 429 and wps.headers["Retry-After"], wps.text
+    assert "ExceptionReport" in wps.text and "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER" in wps.text
+    # As the gateway names another client (the address is only a label: nothing is sent).
+    other = requests.post(f"{limited_node.url}/jobs", timeout=30, headers={
+        "X-Real-Ip": "192.0.2.7"}, json={"identifier": "native:creategrid", "mode": "async",
+                                         "inputs": LONG_JOB})
+    assert other.status_code == 200, other.text
+    jobs.append(other.json()["data"]["JobId"])
+    requests.delete(f"{limited_node.url}/jobs/{jobs[0]}", timeout=30)
+    again = execute(limited_node.url, "native:creategrid", LONG_JOB, mode="async")
+    assert again.status_code == 200, again.text
+    jobs.append(again.json()["data"]["JobId"])
+    for job_id in jobs:
+        requests.delete(f"{limited_node.url}/jobs/{job_id}", timeout=30)

@@ -15,18 +15,10 @@ from cloudgeo.localcluster.services import file_service
 from cloudgeo.registry.names import FILE_SERVICE
 from cloudgeo.registry.registrar import Registrar, RegistrySettings
 from tests.support.httpserver import Routes, serve
+from tests.support.waiting import wait_for
 
 SERVER_KEY = "traefik/http/services/wps-file-storage/loadbalancer/servers/{}/url"
 HEALTHCHECK_KEY = "traefik/http/services/wps-file-storage/loadbalancer/healthcheck/path"
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def registered_service(state_root, seaweed, redis_server, name: str):

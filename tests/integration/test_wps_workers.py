@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import start_wps_node
+from tests.support.waiting import wait_for
 from tests.support.wps import execute, ref
 
 TIME_LIMIT = 8
@@ -34,16 +35,6 @@ def metric(node_url: str, name: str) -> float:
     text = requests.get(f"{node_url}/metrics", timeout=10).text
     match = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)
     return float(match.group(1)) if match else 0.0
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def job(node_url: str, job_id: str) -> dict:
@@ -88,13 +79,17 @@ def test_a_crashed_worker_fails_only_its_own_job(fragile_node, samples, redis_se
     assert r.status_code == 200
 
 
-def test_time_limit_fails_the_job_and_replaces_the_worker(fragile_node, samples):
+def test_time_limit_fails_the_job_and_replaces_the_worker(fragile_node, samples, state_root):
     started = time.monotonic()
     r = execute(fragile_node.url, "native:creategrid", LONG_JOB)
     elapsed = time.monotonic() - started
     assert r.status_code == 504, r.text
     assert f"time limit of {TIME_LIMIT} s" in r.json()["msg"]
     assert elapsed < TIME_LIMIT + 10
+    # The killed worker's folder (the job's scratch with it) goes with its replacement.
+    job_id = r.json()["data"]["jobId"]
+    wait_for(lambda: not list((state_root / "node-fragile" / "workers").glob(
+        f"*/jobs/{job_id}")), 30, "the timed-out job's folder to go")
     r = execute(fragile_node.url, "native:buffer", {"INPUT": ref(samples["points"])})
     assert r.status_code == 200
 

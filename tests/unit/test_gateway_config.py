@@ -158,3 +158,24 @@ def test_a_request_no_server_can_take_is_answered_503_by_the_other_service(host,
             "X-Replaced-Path": ""}}}
         assert middlewares[chain[3]] == {"replacePath": {"path": "/gateway/no-server"}}
         assert "retry-on-dead-node" in chain
+
+
+def test_per_client_limits_come_first_on_every_public_route():
+    settings = GatewaySettings(auth="basic", htpasswd_file="/users", rate_limit_average=5,
+                               rate_limit_burst=2, in_flight_per_client=3)
+    http = dynamic_config(settings)["http"]
+    assert http["middlewares"]["rate-limit"] == {"rateLimit": {
+        "average": 5, "period": "1s", "burst": 5}}  # never a burst below the average
+    assert http["middlewares"]["in-flight-limit"] == {"inFlightReq": {"amount": 3}}
+    public = [router for router in http["routers"].values() if router["entryPoints"] == ["web"]]
+    assert len(public) == 4  # wps, files and their no-server routes
+    for router in public:
+        assert router["middlewares"][:4] == ["rate-limit", "in-flight-limit",
+                                             "strip-identity", "authenticate"]
+
+
+def test_no_limits_by_default():
+    http = dynamic_config(GatewaySettings())["http"]
+    assert "rate-limit" not in http["middlewares"]
+    assert "in-flight-limit" not in http["middlewares"]
+    assert http["routers"]["wps"]["middlewares"][0] == "strip-identity"

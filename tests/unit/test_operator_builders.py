@@ -41,6 +41,13 @@ SPECS = {
     "ephemeral": {"redis": {"persistence": {"enabled": False}},
                   "objectStorage": {"minio": {"persistence": {"enabled": False}}}},
     "single": {"wpsNodes": {"replicas": 1}, "imagePullSecrets": [{"name": "regcred"}]},
+    "limited": {"wpsNodes": {"maxJobScratchSize": 2 * 1024**3, "sandbox": "best-effort",
+                             "inputFormats": {"include": ["netCDF"]},
+                             "resources": {"limits": {"memory": "8Gi"}}},
+                "gateway": {"rateLimit": {"average": 0, "inFlightPerClient": 16},
+                            "authentication": {"mode": "forward",
+                                               "forwardAuthURL": "http://auth/check"}},
+                "fileService": {"ownerOnlyRetrieval": True}},
 }
 
 
@@ -97,7 +104,8 @@ def test_nodes_carry_probes_resources_and_settings():
     (container,) = pod["containers"]
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
-    assert container["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}
+    assert container["resources"]["requests"] == {"cpu": "1", "memory": "2Gi",
+                                                  "ephemeral-storage": "2Gi"}
     env = env_of(container)
     assert env["CLOUDGEO_WPS_QGIS_WORKERS"] == "2"
     assert env["CLOUDGEO_WPS_ADVERTISE_URL"] == "http://$(POD_IP):8001"
@@ -340,3 +348,55 @@ def test_gateway_authentication_from_the_spec():
     assert node_env["CLOUDGEO_WPS_PROCESSES_EXCLUDE"] == "grass7:*"
     plain = objects()[("Deployment", "geo-wps-node")]["spec"]["template"]["spec"]
     assert "CLOUDGEO_WPS_USER_HEADER" not in {e["name"] for e in plain["containers"][0]["env"]}
+
+
+def test_node_limits_sandbox_and_scratch_volume_follow_the_spec():
+    deployment = objects(SPECS["limited"])[("Deployment", "geo-wps-node")]
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = env_of(container)
+    assert env["CLOUDGEO_WPS_MAX_JOB_SCRATCH"] == str(2 * 1024**3)
+    assert env["CLOUDGEO_WPS_MAX_OUTPUT_SIZE"] == str(2 * 1024**3)  # the default
+    assert env["CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE"] == "netCDF"
+    assert env["CLOUDGEO_WPS_SANDBOX"] == "best-effort"
+    # Two QGIS workers, each with a job at its cap plus its cache and profile.
+    state = next(v for v in pod["volumes"] if v["name"] == "state")
+    worker = 2 * 1024**3 + 320 * 1024**2
+    assert int(state["emptyDir"]["sizeLimit"]) == 2 * worker + 256 * 1024**2
+    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
+    assert tmp["emptyDir"]["sizeLimit"] == str(1024**3)
+    resources = container["resources"]
+    assert resources["limits"] == {"memory": "8Gi", "ephemeral-storage": str(
+        int(state["emptyDir"]["sizeLimit"]) + 1024**3)}
+    assert resources["requests"]["ephemeral-storage"] == "2Gi"
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] and security["capabilities"] == {"drop": ["ALL"]}
+    assert pod["securityContext"]["runAsNonRoot"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_default_node_env_asks_for_the_sandbox_and_the_default_caps():
+    env = env_of(objects()[("Deployment", "geo-wps-node")]["spec"]["template"]["spec"]
+                 ["containers"][0])
+    assert env["CLOUDGEO_WPS_SANDBOX"] == "required"
+    assert env["CLOUDGEO_WPS_MAX_JOB_SCRATCH"] == str(10 * 1024**3)
+    assert env["CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE"] == ""
+
+
+def test_gateway_limits_and_file_ownership_follow_the_spec():
+    built = objects(SPECS["limited"])
+    config = yaml.safe_load(built[("ConfigMap", "geo-gateway-config")]["data"]["dynamic.yaml"])
+    middlewares = config["http"]["middlewares"]
+    assert "rate-limit" not in middlewares  # average 0: off
+    assert middlewares["in-flight-limit"] == {"inFlightReq": {"amount": 16}}
+    files = env_of(built[("Deployment", "geo-file-service")]["spec"]["template"]["spec"]
+                   ["containers"][0])
+    assert files["CLOUDGEO_FILE_USER_HEADER"] == "X-CloudGeo-User"
+    assert files["CLOUDGEO_FILE_OWNER_ONLY_RETRIEVAL"] == "true"
+    default = objects()
+    default_config = yaml.safe_load(default[("ConfigMap", "geo-gateway-config")]["data"]
+                                    ["dynamic.yaml"])
+    assert default_config["http"]["middlewares"]["rate-limit"]["rateLimit"]["average"] == 200
+    default_files = env_of(default[("Deployment", "geo-file-service")]["spec"]["template"]
+                           ["spec"]["containers"][0])
+    assert "CLOUDGEO_FILE_USER_HEADER" not in default_files

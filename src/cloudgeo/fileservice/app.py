@@ -23,6 +23,7 @@ from cloudgeo.fileservice.names import (
     parse_name,
     validate_id,
 )
+from cloudgeo.fileservice.ownership import FileCaller, file_caller
 from cloudgeo.fileservice.ranges import RangeNotSatisfiable, etag_matches, parse_range
 from cloudgeo.fileservice.settings import FileServiceSettings
 from cloudgeo.fileservice.streaming import (
@@ -31,7 +32,7 @@ from cloudgeo.fileservice.streaming import (
     MultipartStream,
     PayloadTooLarge,
 )
-from cloudgeo.storage.files import stored_file_metadata
+from cloudgeo.storage.files import stored_file_metadata, stored_file_owner
 from cloudgeo.storage.objectstore import (
     ObjectNotFound,
     ObjectStore,
@@ -81,6 +82,9 @@ def create_app(settings: FileServiceSettings | None = None,
     def on_invalid_name(exc: InvalidName):
         return error_response(400, str(exc), {"field": "name"})
 
+    def caller() -> FileCaller:
+        return file_caller(request.headers, settings.user_header, settings.admins)
+
     @app.errorhandler(StorageUnavailable)
     def on_storage_down(exc: StorageUnavailable):
         return error_response(503, str(exc), headers={"Retry-After": "5"})
@@ -88,6 +92,7 @@ def create_app(settings: FileServiceSettings | None = None,
     # -- uploads -----------------------------------------------------------
     def receive_upload(name_for: Callable[[str | None], FileName],
                        overwrite_check: Callable[[FileName], None] | None = None) -> Response:
+        uploader = caller().user
         mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
         if mimetype != "multipart/form-data":
             raise ApiError(400, "the body must be multipart/form-data with the upload in "
@@ -113,7 +118,7 @@ def create_app(settings: FileServiceSettings | None = None,
             overwrite_check(target)
         try:
             stored = store.put_stream(target.id, reader, content_type_for(target.format),
-                                      stored_file_metadata(target.format, filename))
+                                      stored_file_metadata(target.format, filename, uploader))
         except PayloadTooLarge:
             parts.drain(settings.drain_limit)
             raise too_large from None
@@ -130,11 +135,16 @@ def create_app(settings: FileServiceSettings | None = None,
         # Overwrite semantics: a forced name replaces what is stored under it, as an
         # S3 PUT does; `If-None-Match: *` asks for create-only and gets 412 instead.
         def refuse_existing(target: FileName) -> None:
-            if request.headers.get("If-None-Match", "").strip() != "*":
+            create_only = request.headers.get("If-None-Match", "").strip() == "*"
+            if not create_only and caller().user is None:
                 return
             try:
-                store.stat(target.id)
+                existing = store.stat(target.id)
             except ObjectNotFound:
+                return
+            if not caller().may_act_on(stored_file_owner(existing.metadata)):
+                raise not_found(target.id)  # another user's file: never replaced
+            if not create_only:
                 return
             raise ApiError(412, f"name '{target.id}' already exists and If-None-Match: * "
                                 "forbids overwriting it", field="name")
@@ -143,11 +153,19 @@ def create_app(settings: FileServiceSettings | None = None,
                               refuse_existing)
 
     # -- metadata, delete, download -----------------------------------------
-    def stat_or_404(file_id: str) -> StoredObject:
+    def not_found(file_id: str) -> ApiError:
+        return ApiError(404, f"no file with id '{file_id}'", field="id")
+
+    def stat_or_404(file_id: str, owners_only: bool = True) -> StoredObject:
+        """The file's object; 404 when it does not exist, or (`owners_only`) belongs to
+        another user: the same answer, so others' names stay unknown."""
         try:
-            return store.stat(file_id)
+            obj = store.stat(file_id)
         except ObjectNotFound:
-            raise ApiError(404, f"no file with id '{file_id}'", field="id") from None
+            raise not_found(file_id) from None
+        if owners_only and not caller().may_act_on(stored_file_owner(obj.metadata)):
+            raise not_found(file_id)
+        return obj
 
     @app.get("/api/file/find/<path:file_id>")
     def find(file_id: str):
@@ -163,7 +181,8 @@ def create_app(settings: FileServiceSettings | None = None,
     @app.route("/api/file/retrieve/<path:name>", methods=["GET", "HEAD"])
     def retrieve(name: str):
         wanted = parse_name(name)
-        obj = stat_or_404(wanted.id)
+        # A link is a capability, unless the operator asked for owner-only retrieval.
+        obj = stat_or_404(wanted.id, owners_only=settings.owner_only_retrieval)
         if obj.metadata.get("format", "bin") != wanted.format:
             raise ApiError(404, f"no file named '{name}' (file '{wanted.id}' is "
                                 f"'.{obj.metadata.get('format', 'bin')}')", field="name")

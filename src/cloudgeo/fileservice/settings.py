@@ -11,6 +11,17 @@
 | CLOUDGEO_FILE_DRAIN_LIMIT   | 67108864 (64 MiB)      | refused body read so the client sees 413  |
 | CLOUDGEO_PUBLIC_URL         | http://127.0.0.1:9000  | the gateway's URL, for direct links       |
 
+With authentication (cloudgeo.fileservice.ownership):
+
+CLOUDGEO_FILE_USER_HEADER (default empty: no authentication)
+    the header the gateway names the user in; each upload then records its owner, and
+    `find`, `delete` and `upload-force-name` over an existing name answer 404 to others
+CLOUDGEO_FILE_ADMINS (default empty)
+    comma-separated user ids that may act on every file
+CLOUDGEO_FILE_OWNER_ONLY_RETRIEVAL (default false)
+    `retrieve` too only for the file's owner (and admins); else a link is a capability
+    that anyone holding it may use
+
 Object storage: see cloudgeo.storage.settings (CLOUDGEO_S3_*).
 """
 
@@ -19,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cloudgeo.common.envsettings import env_int, env_str, environment
+from cloudgeo.common.envsettings import env_bool, env_int, env_list, env_str, environment
 from cloudgeo.common.server import ServerSettings
 from cloudgeo.storage.settings import S3Settings
 
@@ -33,6 +44,9 @@ class FileServiceSettings:
     max_size: int = GIB
     drain_limit: int = 64 * 1024 * 1024
     public_url: str = "http://127.0.0.1:9000"
+    user_header: str = ""
+    admins: frozenset[str] = frozenset()
+    owner_only_retrieval: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> FileServiceSettings:
@@ -43,6 +57,9 @@ class FileServiceSettings:
             max_size=env_int(env, "CLOUDGEO_FILE_MAX_SIZE", GIB, minimum=1),
             drain_limit=env_int(env, "CLOUDGEO_FILE_DRAIN_LIMIT", 64 * 1024 * 1024),
             public_url=env_str(env, "CLOUDGEO_PUBLIC_URL", cls.public_url).rstrip("/"),
+            user_header=env_str(env, "CLOUDGEO_FILE_USER_HEADER", ""),
+            admins=frozenset(env_list(env, "CLOUDGEO_FILE_ADMINS")),
+            owner_only_retrieval=env_bool(env, "CLOUDGEO_FILE_OWNER_ONLY_RETRIEVAL", False),
         )
 
     def retrieve_url(self, name: str) -> str:

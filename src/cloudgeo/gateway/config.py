@@ -52,6 +52,12 @@ class GatewaySettings:
     # The header that carries the authenticated user id to the services: removed from
     # every client request, then set by the authentication middleware.
     user_header: str = DEFAULT_USER_HEADER
+    # Per client address (0: off): requests a second on average, the burst above it
+    # (Traefik's rateLimit: 429 with Retry-After), and requests in flight at once
+    # (inFlightReq: 429). Off for the local cluster, where every client is 127.0.0.1.
+    rate_limit_average: int = 0
+    rate_limit_burst: int = 0
+    in_flight_per_client: int = 0
 
 
 def provider_suffix(settings: GatewaySettings) -> str:
@@ -120,6 +126,20 @@ def auth_middlewares(settings: GatewaySettings) -> dict[str, Any]:
     return middlewares
 
 
+def limit_middlewares(settings: GatewaySettings) -> dict[str, Any]:
+    """The per-client limits, first on every public route: a flood is turned away before
+    it costs an authentication or a service anything."""
+    middlewares: dict[str, Any] = {}
+    if settings.rate_limit_average > 0:
+        middlewares["rate-limit"] = {"rateLimit": {
+            "average": settings.rate_limit_average, "period": "1s",
+            "burst": max(settings.rate_limit_burst, settings.rate_limit_average)}}
+    if settings.in_flight_per_client > 0:
+        middlewares["in-flight-limit"] = {"inFlightReq": {
+            "amount": settings.in_flight_per_client}}
+    return middlewares
+
+
 def loopback_url(settings: GatewaySettings, port: int) -> str:
     """How the gateway reaches one of its own entry points."""
     host = settings.host if settings.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
@@ -132,20 +152,21 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
     The services' /metrics is not routed (Prometheus scrapes each pod or process
     directly); their /health is, for callers who want to see the service is up."""
     provider = provider_suffix(settings)
-    identity_middlewares = auth_middlewares(settings)
-    identity = list(identity_middlewares)
+    front_middlewares = {**limit_middlewares(settings), **auth_middlewares(settings)}
+    # Limits first, then identity, on every public route.
+    front = list(front_middlewares)
     internal = loopback_url(settings, settings.metrics_port)
     registered = {"wps": f"{WPS_SERVICE}@{provider}", "files": f"{FILE_SERVICE}@{provider}"}
     # Each public route's 503s are written by the other route's service.
     wps = public_route("wps", "PathPrefix(`/api/wps`) && !Path(`/api/wps/metrics`)",
-                       registered["wps"], identity, answerer="files", internal=internal,
+                       registered["wps"], front, answerer="files", internal=internal,
                        strip="/api/wps")
     files = public_route("files", "PathPrefix(`/api/file`) && !Path(`/api/file/metrics`)",
-                         registered["files"], identity, answerer="wps", internal=internal)
+                         registered["files"], front, answerer="wps", internal=internal)
     shared = {"routers": {}, "services": {
         "gateway-internal": {"loadBalancer": {"servers": [{"url": internal}]}}},
         "middlewares": {
-            **identity_middlewares,
+            **front_middlewares,
             # Reissues a request whose server could not be reached (connection
             # refused or reset before any answer), on another server.
             "retry-on-dead-node": {"retry": {"attempts": settings.retry_attempts,
@@ -156,7 +177,7 @@ def dynamic_config(settings: GatewaySettings) -> dict[str, Any]:
                      for part in ("routers", "middlewares", "services")}}
 
 
-def public_route(name: str, rule: str, service: str, identity: list[str], answerer: str,
+def public_route(name: str, rule: str, service: str, front: list[str], answerer: str,
                  internal: str, strip: str = "") -> dict[str, dict[str, Any]]:
     """A public route to a registered service (`strip`: a prefix the service does not
     see), and its two ways to a 503 in the caller's API written by `answerer` (see
@@ -165,12 +186,12 @@ def public_route(name: str, rule: str, service: str, identity: list[str], answer
     no_server = f"{name}-no-server"
     return {"middlewares": stripping, "routers": {
         name: {"rule": rule, "entryPoints": ["web"], "service": f"{name}-or-no-server",
-               "middlewares": [*identity, answer_lost_by(answerer), *stripping,
+               "middlewares": [*front, answer_lost_by(answerer), *stripping,
                                "retry-on-dead-node"]},
         # Once the service has left the registry (every server gone for a TTL), the
         # route above has no service and Traefik drops it: this one takes its requests.
         no_server: {"rule": rule, "priority": 1, "entryPoints": ["web"], "service": no_server,
-                    "middlewares": [*identity, *stripping]},
+                    "middlewares": [*front, *stripping]},
     }, "services": {
         # Every server registered but down (evicted by the health check): the fallback.
         f"{name}-or-no-server": {"failover": {"service": service, "fallback": no_server}},

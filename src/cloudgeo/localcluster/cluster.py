@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -70,10 +71,21 @@ class ClusterAccess:
     user_header: str = DEFAULT_USER_HEADER
     admins: tuple[str, ...] = ()
     node_settings: tuple[tuple[str, str], ...] = ()  # further CLOUDGEO_WPS_* by suffix
+    file_settings: tuple[tuple[str, str], ...] = ()  # further CLOUDGEO_FILE_* by suffix
+    # The gateway's per-client limits (GatewaySettings), by name; none by default.
+    gateway_limits: tuple[tuple[str, int], ...] = ()
 
-    def gateway_settings(self) -> dict[str, str]:
+    def gateway_settings(self) -> dict[str, Any]:
         return {"auth": self.auth, "htpasswd_file": self.htpasswd,
-                "forward_auth_url": self.forward_auth_url, "user_header": self.user_header}
+                "forward_auth_url": self.forward_auth_url, "user_header": self.user_header,
+                **dict(self.gateway_limits)}
+
+    def file_env(self) -> dict[str, str]:
+        if self.auth == "none":
+            return {}
+        return {"CLOUDGEO_FILE_USER_HEADER": self.user_header,
+                "CLOUDGEO_FILE_ADMINS": ",".join(self.admins),
+                **{f"CLOUDGEO_FILE_{k.upper()}": v for k, v in self.file_settings}}
 
     def node_env(self) -> dict[str, str]:
         env = {f"CLOUDGEO_WPS_{k.upper()}": v for k, v in self.node_settings}
@@ -186,7 +198,8 @@ class Cluster:
                   "CLOUDGEO_FILE_SERVICE_URL": f"http://127.0.0.1:{ports.file_service}"}
 
         files_env = {**common, "CLOUDGEO_FILE_PORT": str(ports.file_service),
-                     "CLOUDGEO_FILE_METRICS_DIR": str(self.dir / "metrics" / "file-service")}
+                     "CLOUDGEO_FILE_METRICS_DIR": str(self.dir / "metrics" / "file-service"),
+                     **access.file_env()}
         files = self._service("file-service", "cloudgeo.fileservice", logs, files_env)
         health = f"http://127.0.0.1:{ports.file_service}/health"
         self._step(f"file service on 127.0.0.1:{ports.file_service}",

@@ -11,6 +11,7 @@ from typing import Any
 
 from cloudgeo.gateway.config import AUTH_MODES, DEFAULT_USER_HEADER
 from cloudgeo.wpsnode.caller import JOB_LIST_MODES
+from cloudgeo.wpsnode.settings import SANDBOX_MODES, WpsSettings
 
 GROUP = "cloudgeo.io"
 VERSION = "v1alpha1"
@@ -143,6 +144,22 @@ def wps_nodes_schema() -> dict:
         "resultTTLSeconds": _int(86400, 60, doc="How long results and records are kept."),
         "maxJobsPerWorker": _int(500, 1, doc="A QGIS worker is replaced after this many "
                                              "jobs."),
+        "maxJobScratchSize": _int(WpsSettings.max_job_scratch, 1024 ** 2, doc=(
+            "Bytes a job may write in its folder while it runs (fetched inputs, outputs, "
+            "QGIS's temporary files); past it the job is stopped and fails naming the cap. "
+            "The pods' ephemeral-storage limit and emptyDir sizeLimit follow from it.")),
+        "maxOutputSize": _int(WpsSettings.max_output_size, 1, doc=(
+            "Bytes of each output file; a job with a larger one fails and stores nothing.")),
+        "inputFormats": _object({
+            "include": _globs("GDAL driver short names accepted as inputs besides the "
+                              "reviewed allow-list (README, Security), e.g. netCDF. Each "
+                              "one widens what a caller's file can make GDAL do."),
+        }, "Which layer formats inputs may have."),
+        "sandbox": _str(WpsSettings.sandbox, "required: a QGIS process runs only confined by "
+                                             "Landlock file rules and the seccomp filter, "
+                                             "else the node does not start; best-effort: "
+                                             "with what the kernel offers, missing pieces "
+                                             "logged.", enum=list(SANDBOX_MODES)),
         "podDisruptionBudget": _object({"minAvailable": _int(1, 0, doc=(
             "WPS node pods kept running through voluntary disruptions (node drains)."))},
                                        "PodDisruptionBudget of the nodes (when replicas > 1)."),
@@ -194,6 +211,9 @@ def file_service_schema() -> dict:
         "imagePullPolicy": _pull_policy(),
         "resources": _resources({"cpu": "250m", "memory": "256Mi"}, {"memory": "512Mi"}),
         "maxUploadSize": _int(1024 ** 3, 1, doc="Largest accepted upload, in bytes."),
+        "ownerOnlyRetrieval": {"type": "boolean", "default": False, "description": (
+            "With authentication: a file's direct link works only for its owner (and the "
+            "admins); else a link is a capability anyone holding it may use.")},
     }, "The file service (uploads and direct links over object storage).")
 
 
@@ -222,6 +242,17 @@ def gateway_schema() -> dict:
         "serviceType": _str("ClusterIP", "Type of the gateway Service.", enum=SERVICE_TYPES),
         "ingress": ingress,
         "authentication": authentication_schema(),
+        "rateLimit": _object({
+            "average": _int(200, 0, doc="Requests a second one client address may make on "
+                                        "average (Traefik's rateLimit; past it: 429 with "
+                                        "Retry-After); 0 turns the limit off."),
+            "burst": _int(400, 0, doc="Requests above the average one address may make at "
+                                      "once."),
+            "inFlightPerClient": _int(128, 0, doc="Requests of one client address in flight "
+                                                  "at once (Traefik's inFlightReq: 429 "
+                                                  "past it); 0 turns the limit off."),
+        }, "Per client address limits at the gateway. Behind a load balancer or Ingress "
+           "that does not keep the client's address, every client shares one."),
     }, "The gateway (Traefik): /api/wps/** round-robin to the nodes, /api/file/** to the "
        "file service.")
 

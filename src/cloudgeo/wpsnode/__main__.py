@@ -47,6 +47,24 @@ def celery_worker(settings: WpsSettings) -> ManagedProcess:
     return ManagedProcess("qgis-workers", argv, None, env=env, new_session=False)
 
 
+def check_sandbox(settings: WpsSettings) -> None:
+    """Refuses to start a node whose QGIS processes could not be confined as the
+    CLOUDGEO_WPS_SANDBOX setting requires (README, Security); logs what is missing."""
+    from cloudgeo.wpsnode.worker import sandbox
+    from cloudgeo.wpsnode.worker.qgis_process import REQUIRED_PROTECTIONS
+
+    protections = sandbox.available()
+    refused = sandbox.required_missing(protections, REQUIRED_PROTECTIONS[settings.sandbox])
+    for missing in protections.missing():
+        log.warning("QGIS processes will run without this protection: %s", missing)
+    if refused:
+        raise SystemExit("CLOUDGEO_WPS_SANDBOX=required, and this machine cannot confine "
+                         f"QGIS processes: {' '.join(refused)} (best-effort runs them with "
+                         "what it offers)")
+    log.info("QGIS processes are confined (Landlock ABI %d, seccomp %s)",
+             protections.landlock_abi, "on" if protections.seccomp else "off")
+
+
 def log_publication(settings: WpsSettings) -> None:
     catalog = settings.load_catalog()
     for identifier, reason in sorted(catalog.overridden().items()):
@@ -59,6 +77,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = WpsSettings.from_env()
+    check_sandbox(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     for leftover in ("workers", "jobs", "handover"):  # from a node that was killed
         shutil.rmtree(settings.state_dir / leftover, ignore_errors=True)

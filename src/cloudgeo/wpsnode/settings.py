@@ -69,6 +69,9 @@ CLOUDGEO_WPS_QUEUE (default cloudgeo.jobs)
     one cluster share it
 CLOUDGEO_WPS_MAX_QUEUED (default 1000)
     jobs that may wait in the queue; past it new jobs are refused with 503 and Retry-After
+CLOUDGEO_WPS_MAX_JOBS_PER_CALLER (default 100)
+    queued plus running jobs one caller (the authenticated user, else the client's
+    address) may have across the cluster; past it new jobs get 429 and Retry-After
 CLOUDGEO_WPS_PROCESSES_INCLUDE / _EXCLUDE (default empty / empty)
     comma-separated globs of process ids to publish / not to publish (catalog/policy.py);
     an include entry that names a withheld algorithm exactly (no wildcard) publishes it
@@ -202,6 +205,8 @@ class WpsSettings:
             catalog_file=env_str(env, "CLOUDGEO_WPS_CATALOG", ""),
             queue=env_str(env, "CLOUDGEO_WPS_QUEUE", d.queue),
             max_queued=env_int(env, "CLOUDGEO_WPS_MAX_QUEUED", d.max_queued, minimum=1),
+            max_jobs_per_caller=env_int(env, "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER",
+                                        d.max_jobs_per_caller, minimum=1),
             processes_include=env_list(env, "CLOUDGEO_WPS_PROCESSES_INCLUDE"),
             processes_exclude=env_list(env, "CLOUDGEO_WPS_PROCESSES_EXCLUDE"),
             user_header=env_str(env, "CLOUDGEO_WPS_USER_HEADER", ""),
@@ -213,6 +218,7 @@ class WpsSettings:
     catalog_file: str = ""
     queue: str = "cloudgeo.jobs"
     max_queued: int = 1000
+    max_jobs_per_caller: int = 100
     processes_include: tuple[str, ...] = ()
     processes_exclude: tuple[str, ...] = ()
     user_header: str = ""

@@ -18,6 +18,17 @@ from cloudgeo.operator.builders.settings import service_env, settings_stamp
 COMPONENT = "file-service"
 
 
+def file_access_env(cluster: ClusterView) -> dict[str, str]:
+    """With authentication: files belong to their uploader (README, Security)."""
+    auth = cluster.spec["gateway"]["authentication"]
+    if auth["mode"] == "none":
+        return {}
+    return {"CLOUDGEO_FILE_USER_HEADER": auth["userHeader"],
+            "CLOUDGEO_FILE_ADMINS": ",".join(cluster.spec["wpsNodes"]["admins"]),
+            "CLOUDGEO_FILE_OWNER_ONLY_RETRIEVAL": str(
+                cluster.spec["fileService"]["ownerOnlyRetrieval"]).lower()}
+
+
 def file_service_deployment(cluster: ClusterView) -> dict[str, Any]:
     files = cluster.spec["fileService"]
     container = {
@@ -26,7 +37,8 @@ def file_service_deployment(cluster: ClusterView) -> dict[str, Any]:
                                 "CLOUDGEO_FILE_PORT": str(FILE_PORT),
                                 "CLOUDGEO_FILE_ADVERTISE_URL": f"http://$(POD_IP):{FILE_PORT}",
                                 "CLOUDGEO_FILE_MAX_SIZE": str(files["maxUploadSize"]),
-                                "CLOUDGEO_FILE_METRICS_DIR": "/tmp/metrics"}),
+                                "CLOUDGEO_FILE_METRICS_DIR": "/tmp/metrics",
+                                **file_access_env(cluster)}),
         "ports": [{"name": "http", "containerPort": FILE_PORT, "protocol": "TCP"}],
         "readinessProbe": http_probe("/health", "http", period=5, failures=2),
         "livenessProbe": http_probe("/health", "http", period=20, failures=6),

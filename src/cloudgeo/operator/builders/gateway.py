@@ -32,6 +32,7 @@ CONFIG_CHECKSUM = "cloudgeo.io/gateway-config-checksum"
 
 def traefik_settings(cluster: ClusterView) -> GatewaySettings:
     auth = cluster.spec["gateway"]["authentication"]
+    limits = cluster.spec["gateway"]["rateLimit"]
     return GatewaySettings(host="", port=GATEWAY_PORT, metrics_port=GATEWAY_METRICS_PORT,
                            registry=cluster.spec["registry"]["type"],
                            redis_endpoint=f"{cluster.host('redis')}:{REDIS_PORT}",
@@ -39,7 +40,10 @@ def traefik_settings(cluster: ClusterView) -> GatewaySettings:
                            consul_endpoint=f"{cluster.host('consul')}:{CONSUL_PORT}",
                            auth=auth["mode"], htpasswd_file=f"{HTPASSWD_DIR}/users",
                            forward_auth_url=auth.get("forwardAuthURL", ""),
-                           user_header=auth["userHeader"])
+                           user_header=auth["userHeader"],
+                           rate_limit_average=limits["average"],
+                           rate_limit_burst=limits["burst"],
+                           in_flight_per_client=limits["inFlightPerClient"])
 
 
 def gateway_config_data(cluster: ClusterView) -> dict[str, str]:

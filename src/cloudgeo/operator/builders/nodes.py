@@ -20,6 +20,33 @@ from cloudgeo.operator.builders.settings import service_env, settings_stamp
 
 COMPONENT = "wps-node"
 STATE_DIR = "/var/lib/cloudgeo"
+MIB = 1024 ** 2
+# Besides the jobs' scratch: each worker's input cache (CLOUDGEO_WPS_INPUT_CACHE_BYTES'
+# default) and QGIS profile, the node's metrics and logs.
+WORKER_OVERHEAD_BYTES = 256 * MIB + 64 * MIB
+NODE_OVERHEAD_BYTES = 256 * MIB
+TMP_VOLUME_BYTES = 1024 * MIB
+# What the scheduler reserves: a node's usual use, not its worst case (the limit).
+EPHEMERAL_STORAGE_REQUEST = "2Gi"
+
+
+def state_volume_bytes(nodes: dict[str, Any]) -> int:
+    """The state emptyDir's size: every QGIS worker's job at its scratch cap at once."""
+    per_worker = nodes["maxJobScratchSize"] + WORKER_OVERHEAD_BYTES
+    return nodes["qgisWorkers"] * per_worker + NODE_OVERHEAD_BYTES
+
+
+def pod_scratch_bytes(nodes: dict[str, Any]) -> int:
+    return state_volume_bytes(nodes) + TMP_VOLUME_BYTES
+
+
+def with_ephemeral_storage(resources: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The spec's resources with an ephemeral-storage request and limit where it sets
+    none: past the limit the kubelet evicts the pod rather than fill the machine's disk."""
+    requests = {"ephemeral-storage": EPHEMERAL_STORAGE_REQUEST,
+                **(resources.get("requests") or {})}
+    limits = {"ephemeral-storage": str(limit), **(resources.get("limits") or {})}
+    return {**resources, "requests": requests, "limits": limits}
 
 
 def node_selector(cluster: ClusterView) -> str:
@@ -52,6 +79,10 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "CLOUDGEO_WPS_MAX_QUEUED": str(nodes["maxQueuedJobs"]),
         "CLOUDGEO_WPS_RESULT_TTL": str(nodes["resultTTLSeconds"]),
         "CLOUDGEO_WPS_MAX_JOBS_PER_WORKER": str(nodes["maxJobsPerWorker"]),
+        "CLOUDGEO_WPS_MAX_JOB_SCRATCH": str(nodes["maxJobScratchSize"]),
+        "CLOUDGEO_WPS_MAX_OUTPUT_SIZE": str(nodes["maxOutputSize"]),
+        "CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE": ",".join(nodes["inputFormats"]["include"]),
+        "CLOUDGEO_WPS_SANDBOX": nodes["sandbox"],
         "CLOUDGEO_WPS_STATE_DIR": STATE_DIR,
         "CLOUDGEO_WPS_METRICS_DIR": f"{STATE_DIR}/metrics",
         "HOME": STATE_DIR,
@@ -66,7 +97,7 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "startupProbe": http_probe("/health", "http", period=5, failures=60),
         "readinessProbe": http_probe("/health", "http", period=5, failures=2),
         "livenessProbe": http_probe("/health", "http", period=20, failures=6),
-        "resources": nodes["resources"],
+        "resources": with_ephemeral_storage(nodes["resources"], pod_scratch_bytes(nodes)),
         "securityContext": container_security(),
         "volumeMounts": [{"name": "state", "mountPath": STATE_DIR},
                          {"name": "tmp", "mountPath": "/tmp"}],
@@ -76,7 +107,9 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
 def node_deployment(cluster: ClusterView) -> dict[str, Any]:
     nodes = cluster.spec["wpsNodes"]
     pod = pod_spec(cluster, [node_container(cluster)],
-                   volumes=[{"name": "state", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+                   volumes=[{"name": "state", "emptyDir": {
+                                "sizeLimit": str(state_volume_bytes(nodes))}},
+                            {"name": "tmp", "emptyDir": {"sizeLimit": str(TMP_VOLUME_BYTES)}}],
                    # Drain (deregister, finish answering) before the pod goes; queued and
                    # running jobs are acknowledged late, so another node takes them over.
                    grace=60)

@@ -58,7 +58,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     def identify_caller() -> None:
         if request.path in ("/health", "/metrics", *GATEWAY_ANSWER_PATHS):
             return
-        CURRENT.set(identify(request.headers, settings.user_header, settings.admins))
+        CURRENT.set(identify(request.headers, settings.user_header, settings.admins,
+                             request.remote_addr or ""))
 
     @app.after_request
     def name_the_node(response):

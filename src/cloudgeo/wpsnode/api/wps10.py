@@ -24,6 +24,7 @@ from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.api.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
 from cloudgeo.wpsnode.api.wps10_status import LITERAL_DATA_TYPES
+from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs.planning import plan_inputs
@@ -224,6 +225,26 @@ def raw_inputs(process: dict[str, Any], raw: dict[str, list[dict]],
     return inputs
 
 
+def busy_exception(error):
+    """A refusal to take more work as WPS 1.0.0 says it: ServerBusy (503) for a full
+    queue, NoApplicableCode with 429 for a caller past their cap; with Retry-After."""
+    from pywps.exceptions import NoApplicableCode, ServerBusy
+
+    base = ServerBusy if error.status == 503 else NoApplicableCode
+
+    class Refusal(base):
+        @property
+        def name(self) -> str:  # the exceptionCode PyWPS writes
+            return base.__name__
+
+        def get_response(self, environ=None):
+            response = super().get_response(environ)
+            response.headers.update(error.headers)
+            return response
+
+    return Refusal(error.message, code=error.status)
+
+
 def service_class():
     """PyWPS's Service, checking a request's inputs before it is accepted.
 
@@ -231,7 +252,7 @@ def service_class():
     checked here, a bad input gets an ows:ExceptionReport (400) naming it instead.
     """
     from pywps import Service
-    from pywps.exceptions import InvalidParameterValue, ServerBusy
+    from pywps.exceptions import InvalidParameterValue
 
     from cloudgeo.common.envelope import ApiError
 
@@ -252,7 +273,7 @@ def service_class():
                 try:
                     self.adapter.jobs.admit()
                 except ApiError as exc:
-                    raise ServerBusy(exc.message) from None
+                    raise busy_exception(exc) from None
             return super().execute(identifier, wps_request, uuid)
 
     return CheckingService
@@ -312,7 +333,8 @@ class WpsAdapter:
             handle.flush()
             file_id = new_id()
             self.store.put_file(file_id, handle.name, mime or "application/octet-stream",
-                                stored_file_metadata(fmt, f"{name}.{fmt}"))
+                                stored_file_metadata(fmt, f"{name}.{fmt}",
+                                                     CURRENT.get().user))
         return self.retrieve_url(f"{file_id}.{fmt}")
 
     def _inputs(self, process: dict[str, Any], request) -> dict[str, Any]:

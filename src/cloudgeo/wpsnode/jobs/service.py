@@ -19,6 +19,7 @@ from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, href_problem
 from cloudgeo.wpsnode.inputs.planning import plan_inputs
 from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.outputs import remove_outputs
+from cloudgeo.wpsnode.jobs.quota import CallerQuota
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, DISMISSED, FINISHED, RUNNING, JobRecord
 from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore
 from cloudgeo.wpsnode.jobs.watchdog import Watchdog
@@ -26,6 +27,7 @@ from cloudgeo.wpsnode.settings import WpsSettings
 
 WATCH_INTERVAL = 3  # seconds between a sync waiter's checks that the job's node lives
 QUEUE_FULL_RETRY_AFTER = 10
+CALLER_CAP_RETRY_AFTER = 10
 
 
 def queue():
@@ -47,6 +49,8 @@ class JobService:
         self.store = ObjectStore(settings.s3)
         self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue,
                                  settings.queue)
+        self.quota = CallerQuota(client, settings.max_jobs_per_caller,
+                                 settings.result_ttl + settings.job_time_limit)
 
     @staticmethod
     def _enqueue(record: JobRecord) -> None:
@@ -63,12 +67,23 @@ class JobService:
             raise InputError(name, problem)
 
     def admit(self) -> None:
-        """Refuses new work while the queue is full, rather than letting it grow unbounded."""
+        """Refuses new work while the queue is full, rather than letting it grow unbounded,
+        and a caller's job past their cap of unfinished jobs."""
         waiting = self.jobs.redis.llen(self.settings.queue)
         if waiting >= self.settings.max_queued:
             raise ApiError(503, f"the job queue is full ({waiting} jobs waiting, limit "
                                 f"{self.settings.max_queued}); try again later",
                            headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
+        caller = CURRENT.get().quota_key
+        if self.quota.unfinished(caller) >= self.settings.max_jobs_per_caller:
+            raise self._over_caller_cap()
+
+    def _over_caller_cap(self) -> ApiError:
+        cap = self.settings.max_jobs_per_caller
+        return ApiError(429, f"you have {cap} jobs queued or running, the most one caller "
+                             "may have (CLOUDGEO_WPS_MAX_JOBS_PER_CALLER); try again once "
+                             "one has finished",
+                        headers={"Retry-After": str(CALLER_CAP_RETRY_AFTER)})
 
     def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync",
                delivery: dict | None = None) -> JobRecord:
@@ -93,6 +108,9 @@ class JobService:
                            timeLimit=self.settings.job_time_limit, message="queued",
                            queue=self.settings.queue,
                            owner=CURRENT.get().user, delivery=delivery or {})
+        # The place is taken atomically (the check in admit() may race another node).
+        if not self.quota.take(CURRENT.get().quota_key, record.jobId):
+            raise self._over_caller_cap()
         self.jobs.create(record)
         self._enqueue(record)
         return record

@@ -96,7 +96,8 @@ class JobRunner:
         self.heartbeat.busy_with = job_id
         folder = self.work_root / job_id
         try:
-            status, fields = self._attempt(record.identifier, record.plan, folder, job_id)
+            status, fields = self._attempt(record.identifier, record.plan, folder, job_id,
+                                           record.owner)
         finally:
             # Before the record says the job ended: nothing of it outlives its answer.
             self.qgis.empty_scratch(folder)
@@ -106,11 +107,11 @@ class JobRunner:
         if self.qgis.resident_mb() > self.settings.max_worker_memory_mb:
             self.qgis.stop()  # QGIS grows with use; the next job starts a fresh one
 
-    def _attempt(self, identifier: str, plan: dict, folder: Path,
-                 job_id: str) -> tuple[str, dict[str, Any]]:
+    def _attempt(self, identifier: str, plan: dict, folder: Path, job_id: str,
+                 owner: str | None) -> tuple[str, dict[str, Any]]:
         """The job's end: its status and the record's fields to say it."""
         try:
-            output = self._execute(identifier, plan, folder, job_id)
+            output = self._execute(identifier, plan, folder, job_id, owner)
         except JobFailed as exc:
             return FAILED, {"failure": exc.failure, "message": exc.message}
         except InputError as exc:
@@ -150,7 +151,9 @@ class JobRunner:
             metrics.JOB_DURATION.labels(identifier).observe(time.time() - started)
 
     # -- the job itself ------------------------------------------------------
-    def _execute(self, identifier: str, plan: dict, folder: Path, job_id: str) -> dict:
+    def _execute(self, identifier: str, plan: dict, folder: Path, job_id: str,
+                 owner: str | None) -> dict:
+        """Runs the job; its outputs (stored as `owner`'s files) by name."""
         if plan.get("builtin"):
             # Only the OGC adapter makes such plans, for the node's builtin processes.
             builtin = self.builtins.get(identifier)
@@ -163,7 +166,7 @@ class JobRunner:
         if problem:
             raise InputError(*problem)
         if identifier in GUARDED_URL_PARAMETERS:  # the node fetches, through its guard
-            return self._download(process, plan, folder)
+            return self._download(process, plan, folder, owner)
         read_only = {i["name"] for i in process["inputs"] if i.get("type") == "source"}
         layers = {}
         for name, ref in plan["references"].items():
@@ -186,7 +189,8 @@ class JobRunner:
             detail = answer.get("detail") or "no error message"
             raise JobFailed("execution", f"{identifier} failed: it produced no "
                                          f"{', '.join(missing)} ({detail})")
-        return self._publish(process, answer["results"], destinations, plan, identifier)
+        return self._publish(process, answer["results"], destinations, plan, identifier,
+                             owner)
 
     def _run_in_qgis(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         cap = self.settings.max_job_scratch
@@ -198,7 +202,7 @@ class JobRunner:
                                      f"cap of {cap} bytes (CLOUDGEO_WPS_MAX_JOB_SCRATCH); "
                                      "it was stopped") from None
 
-    def _download(self, process: dict, plan: dict, folder: Path) -> dict:
+    def _download(self, process: dict, plan: dict, folder: Path, owner: str | None) -> dict:
         """native:filedownloader, done by the node's fetcher: the URL passes the same
         guard as input hrefs (scheme, allow-list, addresses, size cap, no redirects)."""
         identifier = process["id"]
@@ -211,7 +215,7 @@ class JobRunner:
         for target in destinations.values():
             shutil.copyfile(fetched, target)
         return self._publish(process, {}, destinations, {**plan, "destinations": formats},
-                             identifier)
+                             identifier, owner)
 
     def _materialize(self, name: str, kind: str, item: dict, folder: Path,
                      read_only: bool = False) -> dict[str, Any]:
@@ -268,7 +272,7 @@ class JobRunner:
         return folder / f"{name}.{fmt}"
 
     def _publish(self, process: dict, results: dict, destinations: dict[str, Path],
-                 plan: dict, identifier: str) -> dict[str, Any]:
+                 plan: dict, identifier: str, owner: str | None) -> dict[str, Any]:
         files: dict[str, tuple[Path, str]] = {}
         for out in process["outputs"]:
             name = out["name"]
@@ -286,9 +290,9 @@ class JobRunner:
         for out in process["outputs"]:
             name = out["name"]
             if name in files:
-                output[name] = self._upload(*files[name], identifier, name)
+                output[name] = self._upload(*files[name], identifier, name, owner)
             elif name in results:
-                output[name] = self._literal(results[name], identifier, name)
+                output[name] = self._literal(results[name], identifier, name, owner)
         return output
 
     def _check_output(self, name: str, path: Path) -> None:
@@ -300,24 +304,26 @@ class JobRunner:
             raise JobFailed("limit", f"output {name} is {size} bytes, past the cap of {cap} "
                                      "bytes on each output (CLOUDGEO_WPS_MAX_OUTPUT_SIZE)")
 
-    def _literal(self, value: Any, identifier: str, name: str) -> Any:
+    def _literal(self, value: Any, identifier: str, name: str, owner: str | None) -> Any:
         if isinstance(value, str) and value and Path(value).is_file():
             path = Path(value)
             if not _inside(path, self.folders.root):
                 return None  # a file the job did not write (a system file) is never sent
             self._check_output(name, path)
-            return self._upload(path, path.suffix.lstrip(".").lower() or "bin", identifier, name)
+            return self._upload(path, path.suffix.lstrip(".").lower() or "bin", identifier, name,
+                                owner)
         if isinstance(value, list):
-            return [self._literal(v, identifier, name) for v in value]
+            return [self._literal(v, identifier, name, owner) for v in value]
         if value is None or isinstance(value, bool | int | float | str):
             return value
         return str(value)
 
-    def _upload(self, path: Path, fmt: str, identifier: str, name: str) -> str:
+    def _upload(self, path: Path, fmt: str, identifier: str, name: str,
+                owner: str | None) -> str:
         file_id = new_id()
         original = f"{identifier.replace(':', '-')}-{name}.{fmt}"
         self.store.put_file(file_id, str(path), content_type_for(fmt),
-                            stored_file_metadata(fmt, original))
+                            stored_file_metadata(fmt, original, owner))
         return self.settings.retrieve_url(f"{file_id}.{fmt}")
 
 

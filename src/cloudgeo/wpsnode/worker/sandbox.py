@@ -44,8 +44,8 @@ try:  # Debian's python3-seccomp; optional so that the module imports everywhere
 except ImportError:  # pragma: no cover - depends on the machine
     _seccomp = None
 
-__all__ = ["Protections", "SandboxError", "SandboxPolicy", "enter", "landlock_abi",
-           "required_missing"]
+__all__ = ["Protections", "SandboxError", "SandboxPolicy", "available", "enter",
+           "landlock_abi", "required_missing"]
 
 
 class SandboxError(RuntimeError):
@@ -225,6 +225,14 @@ def landlock_abi() -> int:
     result = _libc.syscall(ctypes.c_long(_SYS_LANDLOCK_CREATE_RULESET), None,
                            ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
     return max(int(result), 0)
+
+
+def available() -> Protections:
+    """What `enter` would give on this machine, confining nothing: the node checks it
+    before it starts any QGIS process."""
+    abi = landlock_abi()
+    return Protections(landlock_abi=abi, filesystem=abi >= 1, tcp=abi >= 4, scoped=abi >= 6,
+                       seccomp=_seccomp is not None)
 
 
 def _landlock(policy: SandboxPolicy, abi: int) -> None:
