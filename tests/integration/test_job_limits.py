@@ -119,7 +119,8 @@ def test_a_caller_past_their_cap_gets_429_on_every_api(limited_node):
     assert "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER" in ogc.json()["detail"]
     wps = requests.get(f"{limited_node.url}/wps", timeout=30, params={
         "service": "WPS", "version": "1.0.0", "request": "Execute",
-        "identifier": "native:buffer", "DataInputs": "INPUT=@xlink:href=http://x/y.zip"})
+        "identifier": "native:creategrid",
+        "DataInputs": ";".join(f"{name}={value}" for name, value in LONG_JOB.items())})
     assert wps.status_code == 429 and wps.headers["Retry-After"], wps.text
     assert "ExceptionReport" in wps.text and "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER" in wps.text
     # As the gateway names another client (the address is only a label: nothing is sent).
