@@ -1,6 +1,6 @@
 """Where a job's CPU goes: CPU seconds per job of every process group of a local
-cluster (gateway, node HTTP, the node's Celery parent and its QGIS workers, file
-service, Redis, SeaweedFS), read from /proc before and after a run, side by side with
+cluster (gateway, node HTTP, the node's Celery parent, its workers and their QGIS
+processes, file service, Redis, SeaweedFS), read from /proc before and after a run, side by side with
 py-qgis-wps (the peer of bench.load: its server and workers, and the Redis it logs to)
 running the same job, and the in-process floor (`processing.run` to a GeoPackage in
 this process). Runs of ours and of the peer alternate, `--rounds` times.
@@ -32,7 +32,7 @@ APIS = {"json": json_request, "wps": wps_request, "ogc": ogc_request}
 def process_times(sessions: dict[int, str]) -> dict[str, float]:
     """CPU seconds (user + system) by component, for every live process whose session
     is one of the components' (each component runs in a session of its own), and the
-    QGIS workers apart from their node's Celery parent."""
+    workers and their QGIS processes apart from their node's Celery parent."""
     totals: dict[str, float] = defaultdict(float)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -49,6 +49,8 @@ def process_times(sessions: dict[int, str]) -> dict[str, float]:
         name = sessions[session]
         if b"celery" in cmdline:
             name += " celery" if int(fields[1]) == session or _is_parent(fields) else " worker"
+        elif b"cloudgeo.wpsnode.worker.executor" in cmdline:
+            name += " qgis"  # the confined QGIS process of each worker
         totals[name] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     return totals
 

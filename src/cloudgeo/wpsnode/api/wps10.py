@@ -272,6 +272,7 @@ def service_class():
                     raise InvalidParameterValue(exc.message, exc.name) from None
                 try:
                     self.adapter.jobs.admit()
+                    self.adapter.jobs.admit_caller()
                 except ApiError as exc:
                     raise busy_exception(exc) from None
             return super().execute(identifier, wps_request, uuid)

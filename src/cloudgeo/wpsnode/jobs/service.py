@@ -67,15 +67,18 @@ class JobService:
             raise InputError(name, problem)
 
     def admit(self) -> None:
-        """Refuses new work while the queue is full, rather than letting it grow unbounded,
-        and a caller's job past their cap of unfinished jobs."""
+        """Refuses new work while the queue is full, rather than letting it grow unbounded."""
         waiting = self.jobs.redis.llen(self.settings.queue)
         if waiting >= self.settings.max_queued:
             raise ApiError(503, f"the job queue is full ({waiting} jobs waiting, limit "
                                 f"{self.settings.max_queued}); try again later",
                            headers={"Retry-After": str(QUEUE_FULL_RETRY_AFTER)})
-        caller = CURRENT.get().quota_key
-        if self.quota.unfinished(caller) >= self.settings.max_jobs_per_caller:
+
+    def admit_caller(self) -> None:
+        """Refuses a caller at their cap before anything else is done for the request
+        (WPS 1.0.0 checks before PyWPS takes the request; the place itself is taken, or
+        refused, atomically when the job is queued)."""
+        if self.quota.unfinished(CURRENT.get().quota_key) >= self.settings.max_jobs_per_caller:
             raise self._over_caller_cap()
 
     def _over_caller_cap(self) -> ApiError:
