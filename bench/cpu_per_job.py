@@ -1,9 +1,9 @@
 """Where a job's CPU goes: CPU seconds per job of every process group of a local
 cluster (gateway, node HTTP, the node's Celery parent, its workers and their QGIS
-processes, file service, Redis, SeaweedFS), read from /proc before and after a run, side by side with
-py-qgis-wps (the peer of bench.load: its server and workers, and the Redis it logs to)
-running the same job, and the in-process floor (`processing.run` to a GeoPackage in
-this process). Runs of ours and of the peer alternate, `--rounds` times.
+processes, file service, Redis, SeaweedFS), read from /proc before and after a run,
+side by side with py-qgis-wps (the peer of bench.load: its server and workers, and the
+Redis it logs to) running the same job, and the in-process floor (`processing.run` to a
+GeoPackage in this process). Runs of ours and of the peer alternate, `--rounds` times.
 
 On 2 cores throughput is bounded by CPU per job, so this says what to cut first; wall
 time here is noisy, CPU time much less so.

@@ -18,6 +18,7 @@ with the reason; they are not skipped.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -37,6 +38,7 @@ from tests.support.controlplane.build import ensure_built
 from tests.support.controlplane.crds import crd_file
 from tests.support.controlplane.node_agent import NodeAgent
 from tests.support.controlplane.server import ControlPlane
+from tests.support.waiting import wait_for as wait_until_true
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE, RELEASE, CLUSTER = "cloudgeo", "cg", "geo"
@@ -106,15 +108,8 @@ def condition(body: dict | None, kind: str) -> dict:
     return {}
 
 
-def wait_for(check, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not after {timeout:.0f} s")
+# Each check asks the API server (kubectl): twice a second is enough.
+wait_for = functools.partial(wait_until_true, interval=0.5)
 
 
 class Operator:
