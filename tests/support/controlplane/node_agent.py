@@ -73,8 +73,12 @@ class NodeAgent:
     def _heartbeat(self) -> None:
         now = _now()
         self.core.patch_node_status(NODE, {"status": {
-            "capacity": {"cpu": "16", "memory": "64Gi", "pods": "220"},
-            "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "220"},
+            # A kubelet reports its disk too: pods that request ephemeral-storage (the
+            # WPS nodes do) are scheduled only on nodes that have it.
+            "capacity": {"cpu": "16", "memory": "64Gi", "pods": "220",
+                         "ephemeral-storage": "200Gi"},
+            "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "220",
+                            "ephemeral-storage": "200Gi"},
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
                           {"type": "Hostname", "address": NODE}],
             "nodeInfo": {"kubeletVersion": "v1.36.3", "operatingSystem": "linux",
