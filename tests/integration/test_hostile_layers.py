@@ -13,6 +13,7 @@ loopback listener must still count no request. Every target is on 127.0.0.1.
 from __future__ import annotations
 
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -114,6 +115,19 @@ def targets(secret_file: Path, state) -> dict[str, list[bytes]]:
 
 
 def execute(api: str, gateway: str, layer: HostileLayer, link: str) -> requests.Response:
+    """The layer given to a real algorithm on one API. A 503 with Retry-After (the node's
+    only QGIS worker being replaced after its 500 jobs: nothing was done) is sent again
+    after the time it asks for, as a client should."""
+    for _ in range(5):
+        response = _execute_once(api, gateway, layer, link)
+        if response.status_code != 503 or "Retry-After" not in response.headers:
+            break
+        time.sleep(int(response.headers["Retry-After"]))
+    return response
+
+
+def _execute_once(api: str, gateway: str, layer: HostileLayer, link: str
+                  ) -> requests.Response:
     identifier, name = ALGORITHMS[layer.kind]
     if api == "json":
         return requests.post(f"{gateway}/api/wps/jobs", timeout=120, json={

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 import pytest
-from osgeo import gdal
+from osgeo import gdal, gdal_array  # noqa: F401 (gdal_array registers the NUMPY driver)
 
 from tests.support.hostile_layers import (
     HostileLayer,
