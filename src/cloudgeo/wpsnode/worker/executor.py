@@ -11,7 +11,8 @@ as JSON (never pickle: the worker must not run what a subverted QGIS process sen
 with every input already fetched into the job's folder; progress and results go back
 the same way, and the worker uploads what the results name (`runner.JobRunner`).
 
-Run as `python -m cloudgeo.wpsnode.worker.executor READ_FD WRITE_FD`.
+Run as `python -m cloudgeo.wpsnode.worker.executor READ_FD WRITE_FD WORKER_PID` (the
+worker's pid: the process exits at once if its worker is already gone).
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 # GDAL's configuration in the QGIS process and the tools it runs (gdal_translate, GRASS,

@@ -67,8 +67,9 @@ class Heartbeat(threading.Thread):
             self.client.delete(f"{workers_key(self.node_id)}:{self.pid}")
 
 
-def worker_folders(settings: WpsSettings, pid: int | None = None) -> WorkerFolders:
-    return WorkerFolders(settings.state_dir / "workers" / str(pid or os.getpid()))
+def worker_folders(settings: WpsSettings) -> WorkerFolders:
+    """This worker process's folder (removed with it, or by its replacement)."""
+    return WorkerFolders(settings.state_dir / "workers" / str(os.getpid()))
 
 
 def remove_dead_workers_folders(settings: WpsSettings) -> list[Path]:
