@@ -9,6 +9,7 @@ from cloudgeo.common.envsettings import SettingsError
 from cloudgeo.wpsnode.api.ogc.execution import Delivery, delivered
 from cloudgeo.wpsnode.builtin import check_inputs, enabled
 from cloudgeo.wpsnode.builtin.echo import ECHO
+from cloudgeo.wpsnode.builtin.schema_object import as_json_schema
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.settings import WpsSettings
 
@@ -37,6 +38,7 @@ def test_images_become_qualified_base64_values_one_or_several():
     {"dateInput": "2026-12-03T10:00:00"},  # no offset
     {"dateInput": "2026-12-03"},
     {"doubleInput": -0.1},
+    {"doubleInput": 10},  # the maximum is exclusive
     {"doubleInput": True},
     {"arrayInput": list(range(11))},
     {"complexObjectInput": [1]},
@@ -49,6 +51,56 @@ def test_a_bad_input_is_an_input_error_naming_it(given):
     with pytest.raises(InputError) as refused:
         check_inputs(ECHO, given)
     assert refused.value.name == next(iter(given)) and refused.value.status == 400
+
+
+def test_bounds_below_an_exclusive_maximum_and_a_feature_collection_pass():
+    for value in (0, 5, 9.999):
+        assert check_inputs(ECHO, {"doubleInput": value}) == {"doubleInput": value}
+    collection = {"type": "FeatureCollection", "features": []}
+    assert check_inputs(ECHO, {"featureCollectionInput": collection})
+
+
+def test_openapi_30_schema_objects_translate_to_json_schema():
+    """Boolean exclusive bounds and `nullable` (OpenAPI 3.0) become JSON Schema's number
+    bounds and null type, wherever a schema sits; a property named like a keyword is a
+    name, not a keyword."""
+    assert as_json_schema({"type": "number", "minimum": 0, "exclusiveMinimum": True,
+                           "maximum": 10, "exclusiveMaximum": False}) == {
+        "type": "number", "exclusiveMinimum": 0, "maximum": 10}
+    assert as_json_schema({"type": "string", "nullable": True}) == {"type": ["string", "null"]}
+    nested = as_json_schema({
+        "type": "object", "additionalProperties": False,
+        "properties": {"exclusiveMaximum": {"type": "boolean", "nullable": True},
+                       "n": {"allOf": [{"maximum": 1, "exclusiveMaximum": True}]}},
+        "items": {"oneOf": [{"nullable": False, "type": "integer"}]}})
+    assert nested == {
+        "type": "object", "additionalProperties": False,
+        "properties": {"exclusiveMaximum": {"type": ["boolean", "null"]},
+                       "n": {"allOf": [{"exclusiveMaximum": 1}]}},
+        "items": {"oneOf": [{"type": "integer"}]}}
+
+
+def test_echo_schemas_are_openapi_30_schema_objects():
+    """OGC API – Processes 1.0 describes schemas in OpenAPI 3.0 words: boolean exclusive
+    bounds, no `const` (the whole check of every description against OGC's schemas is
+    tests/unit/test_ogc_schemas.py)."""
+
+    def keywords(schema) -> list[tuple[str, object]]:
+        found = []
+        if isinstance(schema, dict):
+            for key, value in schema.items():
+                found.append((key, value))
+                found += keywords(value) if key != "properties" else [
+                    k for v in value.values() for k in keywords(v)]
+        elif isinstance(schema, list):
+            found += [k for item in schema for k in keywords(item)]
+        return found
+
+    for described in (*ECHO.inputs.values(), *ECHO.outputs.values()):
+        used = keywords(described["schema"])
+        assert "const" not in {key for key, _ in used}
+        assert all(isinstance(value, bool) for key, value in used
+                   if key in ("exclusiveMinimum", "exclusiveMaximum"))
 
 
 def test_a_date_time_with_offset_passes():

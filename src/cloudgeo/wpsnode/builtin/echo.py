@@ -5,6 +5,8 @@ process of this name (its `echoprocessid`); the inputs follow the echo process o
 standard's examples (core/examples/json/ProcessDescription.json): literals, a measure,
 a date-time, an array, an object, a GeoJSON geometry, a bounding box, images (binary,
 base64) and a GeoJSON feature collection. `fooInput` comes back as `fooOutput`.
+Schemas are OpenAPI 3.0 schema objects, as OGC API – Processes 1.0 describes them
+(boolean exclusive bounds, `enum` rather than `const`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ INPUTS = {
                         {"type": "string", "format": "date-time"}),
     "doubleInput": _input("Double", "A number from 0 up to (not including) 10.",
                           {"type": "number", "format": "double", "minimum": 0,
-                           "exclusiveMaximum": 10, "default": 5}),
+                           "maximum": 10, "exclusiveMaximum": True, "default": 5}),
     "arrayInput": _input("Array", "2 to 10 whole numbers, as one value.",
                          {"type": "array", "minItems": 2, "maxItems": 10,
                           "items": {"type": "integer"}}),
@@ -56,7 +58,7 @@ INPUTS = {
                   for media in IMAGE_TYPES]}, max_occurs=10),
     "featureCollectionInput": _input("Feature collection", "A GeoJSON FeatureCollection.", {
         "type": "object", "required": ["type", "features"],
-        "properties": {"type": {"const": "FeatureCollection"},
+        "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
                        "features": {"type": "array"}}}),
 }
 

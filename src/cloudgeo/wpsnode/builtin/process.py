@@ -1,5 +1,5 @@
 """A plain-Python process: its OGC description, a pure `run`, and the check of an execute
-request's inputs against the description's JSON Schemas (`check_inputs`): pure."""
+request's inputs against the description's schemas (`check_inputs`): pure."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from cloudgeo.wpsnode.builtin.schema_object import as_json_schema
 from cloudgeo.wpsnode.errors import InputError
 
 PROVIDER = "builtin"
@@ -103,8 +104,9 @@ def _one(process: BuiltinProcess, name: str, schema: dict[str, Any], value: Any)
         return _binary(name, value, process.binary_media[name])
     if isinstance(value, Mapping) and set(value) <= {"value", "mediaType"} and "value" in value:
         value = value["value"]  # a qualified value: the value itself is checked
-    error = next(iter(sorted(Draft202012Validator(schema, format_checker=FORMATS)
-                             .iter_errors(value), key=lambda e: list(e.path))), None)
+    # The description's schemas are OpenAPI 3.0 schema objects; JSON Schema checks them.
+    checker = Draft202012Validator(as_json_schema(schema), format_checker=FORMATS)
+    error = next(iter(sorted(checker.iter_errors(value), key=lambda e: list(e.path))), None)
     if error is not None:
         where = "".join(f"[{p!r}]" for p in error.path)
         raise InputError(name, f"{where + ': ' if where else ''}{error.message[:300]}")
