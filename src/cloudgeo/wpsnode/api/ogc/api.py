@@ -227,13 +227,13 @@ def blueprint(service) -> Blueprint:
             args = request.args.to_dict(flat=False)
             args["offset"] = [str(query.offset + query.limit)]
             links.append(shapes.link(f"{base}/jobs?{urlencode(args, doseq=True)}", "next"))
-        jobs = [shapes.status_info(r, base) for r in found]
+        document = shapes.job_list(found, base, links)
         if wants_html():
-            return html("jobs.html", jobs=jobs, links=links, statuses=list(shapes.OGC_STATUS
-                                                                            .values()),
+            return html("jobs.html", jobs=document["jobs"], links=links,
+                        statuses=list(shapes.OGC_STATUS.values()),
                         status=request.args.get("status", ""),
                         process_id=request.args.get("processID", ""))
-        return jsonify({"jobs": jobs, "links": links})
+        return jsonify(document)
 
     @api.get("/jobs/<job_id>")
     def job(job_id: str):

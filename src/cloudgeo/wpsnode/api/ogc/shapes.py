@@ -171,9 +171,7 @@ def seed_outputs(ogc_outputs: dict[str, Any] | None,
     return chosen
 
 
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
+def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
@@ -184,8 +182,16 @@ def status_info(record: JobRecord, base: str) -> dict[str, Any]:
         links.append(link(f"{base}/jobs/{record.jobId}/results", f"{REL}/results",
                           "job results"))
     updated = max(t for t in (record.created, record.started, record.finished) if t)
+    # The schema's times are date-time strings, never null: one not known yet (a job
+    # not started, not finished) is left out.
+    times = {name: _iso(epoch) for name, epoch in (
+        ("created", record.created), ("started", record.started),
+        ("finished", record.finished), ("updated", updated)) if epoch is not None}
     return {"jobID": record.jobId, "processID": record.identifier, "type": "process",
-            "status": status, "message": record.message,
-            "created": _iso(record.created), "started": _iso(record.started),
-            "finished": _iso(record.finished), "updated": _iso(updated),
+            "status": status, "message": record.message, **times,
             "progress": record.percentCompleted, "links": links}
+
+
+def job_list(records: list[JobRecord], base: str, links: list[dict]) -> dict[str, Any]:
+    """A page of the job list: each job's status document, and the page's links."""
+    return {"jobs": [status_info(r, base) for r in records], "links": links}
