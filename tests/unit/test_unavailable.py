@@ -58,6 +58,17 @@ def test_each_api_gets_503_retry_after_in_its_own_error_shape(client, path, medi
         assert answer.json["success"] is False and "send it again" in answer.json["message"]
 
 
+def test_the_ogc_answer_is_application_json_when_that_is_what_the_client_accepts(client):
+    """The same problem as the OGC API's own errors (cloudgeo.common.problems)."""
+    url = {"url": "/api/wps/ogcapi/jobs"}
+    answer = client.get(UNAVAILABLE_PATH, query_string=url,
+                        headers={"Accept": "application/json"})
+    assert answer.status_code == 503 and answer.mimetype == "application/json"
+    assert answer.json["status"] == 503
+    answer = client.get(UNAVAILABLE_PATH, query_string=url, headers={"Accept": "*/*"})
+    assert answer.mimetype == "application/problem+json"
+
+
 def test_no_service_of_ours_answers_502():
     """The gateway turns every 502 into the lost-request 503 (it catches the status, not
     its origin): a service answering 502 on its own would lose its answer to it."""

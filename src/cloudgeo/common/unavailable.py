@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, jsonify, request
 
 from cloudgeo.common.envelope import file_envelope, wps_envelope
+from cloudgeo.common.problems import problem_media_type
 from cloudgeo.registry.names import NO_SERVER_PATH, UNAVAILABLE_PATH
 
 # The gateway stops choosing a dead server at once (a refused connection is retried
@@ -104,7 +105,7 @@ def _answer(api: str, message: str, retry_after: int) -> Response:
     elif api == "ogc":
         response = jsonify({"type": "about:blank", "title": "Service Unavailable",
                             "status": 503, "detail": message})
-        response.content_type = "application/problem+json"
+        response.content_type = problem_media_type(request.accept_mimetypes)
     elif api == "file":
         response = jsonify(file_envelope(None, message, success=False))
     else:

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from cloudgeo.common.envelope import ApiError
+from cloudgeo.common.problems import problem_media_type
 from cloudgeo.wpsnode.api.ogc import shapes
 from cloudgeo.wpsnode.api.ogc.execution import Delivery, parse_delivery
 from cloudgeo.wpsnode.api.ogc.html import SWAGGER_CSP, form_fields, page, wants_html
@@ -16,7 +17,6 @@ from cloudgeo.wpsnode.api.ogc.results import results_response
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.record import FINISHED, SUCCEEDED
 
-PROBLEM = "application/problem+json"
 MAX_LIMIT = 1000
 
 
@@ -27,7 +27,7 @@ def problem_response(kind: str, title: str, status: int, detail: str,
         response = html("error.html", problem=problem)
     else:
         response = jsonify(problem)
-        response.content_type = PROBLEM
+        response.content_type = problem_media_type(request.accept_mimetypes)
     response.status_code = status
     response.headers.update(headers or {})
     return response

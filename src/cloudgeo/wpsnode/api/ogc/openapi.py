@@ -12,8 +12,12 @@ from cloudgeo.wpsnode.api.ogc.execution import RESPONSES, TRANSMISSION_MODES
 from cloudgeo.wpsnode.api.ogc.shapes import OGC_STATUS
 
 JSON = "application/json"
-PROBLEM = {"description": "an RFC 7807 problem naming what is wrong",
-           "content": {"application/problem+json": {"schema": {"type": "object"}}}}
+# The same problem document under either media type, as the client's Accept asks
+# (cloudgeo.common.problems).
+PROBLEM = {"description": "an RFC 7807 problem naming what is wrong (application/json when "
+                          "the client accepts that and not application/problem+json)",
+           "content": {media: {"schema": {"type": "object"}}
+                       for media in ("application/problem+json", "application/json")}}
 
 
 def _query(name: str, description: str, schema: dict[str, Any],
