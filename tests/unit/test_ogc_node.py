@@ -12,7 +12,7 @@ from werkzeug.http import parse_accept_header
 from cloudgeo.common.problems import problem_media_type
 from tests.support.node_app import empty_catalog, node_app
 
-EXC = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
+CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf"
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,28 @@ def test_ogc_errors_answer_in_the_accepted_media_type_with_the_same_body(node, a
         assert answer.mimetype == media, (path, accept)
         problem = json.loads(answer.data)
         assert problem["status"] == status and problem["type"].endswith(kind), problem
+
+
+JOB_LIST_REL = "http://www.opengis.net/def/rel/ogc/1.0/job-list"
+
+
+@pytest.fixture(scope="module")
+def public_jobs_node(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("public-jobs-node")
+    return node_app(empty_catalog(folder), folder, job_list="public").test_client()
+
+
+def test_the_landing_page_links_the_job_list_only_when_it_is_offered(node,
+                                                                     public_jobs_node):
+    closed = node.get("/ogcapi/", headers={"Accept": "application/json"}).json
+    assert JOB_LIST_REL not in {link["rel"] for link in closed["links"]}
+    assert node.get("/ogcapi/jobs").status_code == 404
+    assert f"{CONF}/job-list" not in node.get("/ogcapi/conformance").json["conformsTo"]
+    page = node.get("/ogcapi/", headers={"Accept": "text/html"}).text
+    assert "/jobs" not in page  # neither in the links nor in the pages' menu
+
+    offered = public_jobs_node.get("/ogcapi/").json
+    (href,) = [link["href"] for link in offered["links"] if link["rel"] == JOB_LIST_REL]
+    assert href == "http://localhost/ogcapi/jobs"
+    assert f"{CONF}/job-list" in public_jobs_node.get("/ogcapi/conformance").json["conformsTo"]
+    assert "/ogcapi/jobs?f=html" in public_jobs_node.get("/ogcapi/?f=html").text

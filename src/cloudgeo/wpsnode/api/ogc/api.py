@@ -110,11 +110,17 @@ def blueprint(service) -> Blueprint:
                                                     "ogcapi-processes-1/1.0/invalid-parameter")
         return problem_response(kind, "Request refused", exc.status, exc.message, exc.headers)
 
+    @api.context_processor
+    def offered() -> dict:
+        # The pages' menu links the job list only where it is offered.
+        return {"job_list_open": service.job_list_open()}
+
     @api.get("/")
     def landing():
+        document = shapes.landing(base_url(), service.job_list_open())
         if wants_html():
-            return html("landing.html", doc=shapes.landing(base_url()))
-        return jsonify(shapes.landing(base_url()))
+            return html("landing.html", doc=document)
+        return jsonify(document)
 
     @api.get("/conformance")
     def conformance():

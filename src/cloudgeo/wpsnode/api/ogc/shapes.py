@@ -37,18 +37,20 @@ def problem(kind: str, title: str, status: int, detail: str) -> dict[str, Any]:
             "status": status, "detail": detail}
 
 
-def landing(base: str) -> dict[str, Any]:
-    return {
-        "title": "CloudGeo", "description": "Every QGIS processing algorithm as an OGC API",
-        "links": [
-            link(f"{base}/", "self", "this document"),
-            link(f"{base}/api", "service-desc", "the API definition",
-                 "application/vnd.oai.openapi+json;version=3.0"),
-            link(f"{base}/conformance", "conformance", "conformance classes"),
-            link(f"{base}/processes", f"{REL}/processes", "the processes"),
-            link(f"{base}/jobs", f"{REL}/job-list", "the jobs"),
-        ],
-    }
+def landing(base: str, job_list: bool) -> dict[str, Any]:
+    """The landing page; the job list is linked only where this service offers it
+    (else /jobs answers 404)."""
+    links = [
+        link(f"{base}/", "self", "this document"),
+        link(f"{base}/api", "service-desc", "the API definition",
+             "application/vnd.oai.openapi+json;version=3.0"),
+        link(f"{base}/conformance", "conformance", "conformance classes"),
+        link(f"{base}/processes", f"{REL}/processes", "the processes"),
+    ]
+    if job_list:
+        links.append(link(f"{base}/jobs", f"{REL}/job-list", "the jobs"))
+    return {"title": "CloudGeo", "description": "Every QGIS processing algorithm as an OGC API",
+            "links": links}
 
 
 def matches(process: dict[str, Any], q: str) -> bool:
