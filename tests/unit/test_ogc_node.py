@@ -75,3 +75,23 @@ def test_the_landing_page_links_the_job_list_only_when_it_is_offered(node,
     assert href == "http://localhost/ogcapi/jobs"
     assert f"{CONF}/job-list" in public_jobs_node.get("/ogcapi/conformance").json["conformsTo"]
     assert "/ogcapi/jobs?f=html" in public_jobs_node.get("/ogcapi/?f=html").text
+
+
+GATEWAY = {"Host": "127.0.0.1:9000", "X-Forwarded-Prefix": "/api/wps"}
+
+
+@pytest.mark.parametrize(("path", "location"), [
+    ("/ogcapi", "/ogcapi/"),  # the landing page's rule ends with a slash
+    ("/ogcapi//processes", "/ogcapi/processes"),  # merged slashes
+])
+def test_redirects_keep_the_gateways_prefix(node, path, location):
+    """Behind the gateway (which strips /api/wps and says so in X-Forwarded-Prefix) a
+    redirect points at the public path, as every link does; called directly, at the
+    node's own."""
+    answer = node.get(path, headers=GATEWAY)
+    assert answer.status_code == 308
+    assert answer.headers["Location"] == f"http://127.0.0.1:9000/api/wps{location}"
+    assert node.get(path).headers["Location"] == f"http://localhost{location}"
+    landing = node.get("/ogcapi/", headers=GATEWAY).json
+    assert {link["href"].split("/ogcapi")[0] for link in landing["links"]} == {
+        "http://127.0.0.1:9000/api/wps"}

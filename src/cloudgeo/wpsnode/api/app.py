@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 from flask import Flask, Response, jsonify, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
@@ -40,6 +41,11 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         return wps_envelope(data, msg=message, success=False)
 
     install_error_handlers(app, failure, settings.server.recycle_after_errors)
+    # The gateway strips its /api/wps and says so in X-Forwarded-Prefix (the last value:
+    # the gateway's own). As the script root, every URL Flask makes keeps it: redirects
+    # (/ogcapi -> /ogcapi/, merged slashes) as well as the OGC API's links.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=0, x_host=0, x_port=0,
+                            x_prefix=1)
     install_request_metrics(app, metrics.REQUESTS, metrics.LATENCY,
                             (PoolCollector(client, settings.node_id, settings.qgis_workers,
                                            settings.queue),))

@@ -34,9 +34,9 @@ def problem_response(kind: str, title: str, status: int, detail: str,
 
 
 def base_url() -> str:
-    # Behind the gateway, Traefik's stripPrefix says what it removed.
-    prefix = request.headers.get("X-Forwarded-Prefix", "").rstrip("/")
-    return f"{request.scheme}://{request.host}{prefix}/ogcapi"
+    # Behind the gateway, the script root is the prefix it stripped (X-Forwarded-Prefix,
+    # see api/app.py), so links point where redirects do.
+    return f"{request.scheme}://{request.host}{request.script_root}/ogcapi"
 
 
 def _limit(default: int) -> int:
@@ -89,7 +89,7 @@ def blueprint(service) -> Blueprint:
 
     def upload_url() -> str:
         # Behind the gateway the file service shares the page's origin.
-        if request.headers.get("X-Forwarded-Prefix"):
+        if request.script_root:
             return "/api/file/upload"
         return f"{service.settings.public_url}/api/file/upload"
 
