@@ -12,6 +12,9 @@ import requests
 
 from cloudgeo.wpsnode.jobs.store import INDEX
 from tests.conftest import start_wps_node
+from tests.support.ogc_schemas import errors
+
+EXC = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256))).decode()
 GIVEN = {
@@ -37,7 +40,8 @@ def test_echo_is_listed_and_described_on_the_ogc_api_only(wps_node):
                          timeout=10).json()
     assert "echo" in [p["id"] for p in found["processes"]]
     described = requests.get(f"{wps_node.url}/ogcapi/processes/echo", timeout=10).json()
-    assert set(described["inputs"]) == set(GIVEN) | {"imagesInput"}
+    assert set(described["inputs"]) == set(GIVEN) | {"imagesInput", "pause"}
+    assert "pauseOutput" not in described["outputs"]
     assert described["outputs"]["stringOutput"]["schema"]["enum"] == ["Value1", "Value2",
                                                                       "Value3"]
     assert described["outputTransmission"] == ["value"]
@@ -87,6 +91,30 @@ def test_echo_async_job_and_results(wps_node):
     assert requests.get(f"{location}/results", timeout=10).json() == {"arrayOutput": [4, 5]}
 
 
+def test_results_of_a_paused_echo_are_not_ready_until_it_has_answered(wps_node):
+    """What OGC's test suite does for result-not-ready: echo, async, with a pause."""
+    r = echo(wps_node, {"inputs": {"stringInput": "Value1", "pause": 3}, "response": "raw"},
+             Prefer="respond-async")
+    assert r.status_code == 201, r.text
+    accepted = r.json()
+    assert None not in accepted.values() and "finished" not in accepted, accepted
+    assert errors("statusInfo.yaml", accepted) == []
+    location = r.headers["Location"]
+    r = requests.get(f"{location}/results", headers={"Accept": "application/json"},
+                     timeout=10)
+    assert r.status_code == 404 and r.headers["Content-Type"] == "application/json"
+    assert r.json()["type"] == f"{EXC}/result-not-ready"
+    assert errors("exception.yaml", r.json()) == []
+    deadline = time.monotonic() + 60
+    while (status := requests.get(location, timeout=10).json())["status"] != "successful":
+        assert status["status"] in ("accepted", "running") and time.monotonic() < deadline
+        time.sleep(0.2)
+    assert errors("statusInfo.yaml", status) == []
+    assert status["finished"] > status["started"]
+    r = requests.get(f"{location}/results", timeout=10)
+    assert r.status_code == 200 and r.content == b"Value1", r.text
+
+
 @pytest.mark.parametrize(("inputs", "field"), [
     ({"stringInput": "Value9"}, "stringInput"),
     ({"arrayInput": [1]}, "arrayInput"),
@@ -101,6 +129,7 @@ def test_echo_async_job_and_results(wps_node):
     ({"imagesInput": {"value": PNG, "mediaType": "text/html"}}, "imagesInput"),
     ({"imagesInput": [PNG] * 11}, "imagesInput"),
     ({"shellInput": "$(id)"}, "shellInput"),
+    ({"pause": 11}, "pause"),  # a worker is held 10 s at most
 ])
 def test_bad_echo_input_is_refused_naming_it_and_queues_nothing(wps_node, redis_server,
                                                                 inputs, field):

@@ -3,12 +3,14 @@ literal."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cloudgeo.common.envsettings import SettingsError
 from cloudgeo.wpsnode.api.ogc.execution import Delivery, delivered
 from cloudgeo.wpsnode.builtin import check_inputs, enabled
-from cloudgeo.wpsnode.builtin.echo import ECHO
+from cloudgeo.wpsnode.builtin.echo import ECHO, echo
 from cloudgeo.wpsnode.builtin.schema_object import as_json_schema
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.settings import WpsSettings
@@ -46,6 +48,9 @@ def test_images_become_qualified_base64_values_one_or_several():
     {"imagesInput": {"value": "aGk=", "encoding": "hex"}},
     {"imagesInput": {"value": "aGk=", "script": "x"}},
     {"imagesInput": []},
+    {"pause": 10.5},  # a caller holds a worker 10 s at most
+    {"pause": -1},
+    {"pause": "5"},
 ])
 def test_a_bad_input_is_an_input_error_naming_it(given):
     with pytest.raises(InputError) as refused:
@@ -101,6 +106,24 @@ def test_echo_schemas_are_openapi_30_schema_objects():
         assert "const" not in {key for key, _ in used}
         assert all(isinstance(value, bool) for key, value in used
                    if key in ("exclusiveMinimum", "exclusiveMaximum"))
+
+
+def test_pause_waits_then_echoes_the_other_inputs_and_is_not_an_output():
+    """OGC's test suite runs echo asynchronously with `"pause": 5`, to ask for the
+    results before they are ready."""
+    assert "pause" in ECHO.inputs and ECHO.inputs["pause"]["minOccurs"] == 0
+    assert not any(name.startswith("pause") for name in ECHO.outputs)
+    assert next(iter(ECHO.inputs)) != "pause"  # the suite echoes the first input with it
+    slept = []  # a double of time.sleep, recording what it was asked
+    checked = check_inputs(ECHO, {"stringInput": "Value1", "pause": 5})
+    assert echo(checked, sleep=slept.append) == {"stringOutput": "Value1"}
+    assert slept == [5]
+    assert echo({"stringInput": "Value2"}, sleep=slept.append) == {"stringOutput": "Value2"}
+    assert slept == [5]  # no pause asked, no wait
+    assert check_inputs(ECHO, {"pause": 0.5}) == {"pause": 0.5}
+    started = time.monotonic()
+    assert ECHO.run({"pause": 0.2}) == {}
+    assert time.monotonic() - started >= 0.2
 
 
 def test_a_date_time_with_offset_passes():

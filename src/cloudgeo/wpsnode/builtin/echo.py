@@ -1,21 +1,29 @@
-"""The `echo` process: every input given comes back, unchanged, as its output: pure.
+"""The `echo` process: every input given comes back, unchanged, as its output; pure
+but for `pause`, a wait before answering.
 
 OGC's executable test suite for OGC API – Processes 1.0 runs its execution tests on a
 process of this name (its `echoprocessid`); the inputs follow the echo process of the
 standard's examples (core/examples/json/ProcessDescription.json): literals, a measure,
 a date-time, an array, an object, a GeoJSON geometry, a bounding box, images (binary,
-base64) and a GeoJSON feature collection. `fooInput` comes back as `fooOutput`.
+base64) and a GeoJSON feature collection. `fooInput` comes back as `fooOutput`;
+`pause` (seconds, at most MAX_PAUSE) makes the job wait first and is not echoed.
 Schemas are OpenAPI 3.0 schema objects, as OGC API – Processes 1.0 describes them
 (boolean exclusive bounds, `enum` rather than `const`).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from cloudgeo.wpsnode.builtin.process import BuiltinProcess
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/jp2")
+# OGC's suite asks for the results of a job still running by executing echo with
+# `"pause": 5`. Bounded: each paused job holds one of the node's workers.
+PAUSE = "pause"
+MAX_PAUSE = 10
 GEOMETRY_TYPES = ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                   "MultiPolygon"]
 
@@ -60,6 +68,10 @@ INPUTS = {
         "type": "object", "required": ["type", "features"],
         "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
                        "features": {"type": "array"}}}),
+    # Not echoed. Last: the suite echoes the first input alongside it.
+    PAUSE: _input("Pause", f"Seconds to wait before answering, 0 to {MAX_PAUSE} (not "
+                           "echoed): a job that is still running for a while.",
+                  {"type": "number", "minimum": 0, "maximum": MAX_PAUSE, "default": 0}),
 }
 
 
@@ -68,11 +80,14 @@ def output_name(input_name: str) -> str:
 
 
 OUTPUTS = {output_name(name): {"title": spec["title"], "schema": spec["schema"]}
-           for name, spec in INPUTS.items()}
+           for name, spec in INPUTS.items() if name != PAUSE}
 
 
-def echo(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {output_name(name): value for name, value in inputs.items()}
+def echo(inputs: dict[str, Any],
+         sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    if inputs.get(PAUSE):
+        sleep(inputs[PAUSE])
+    return {output_name(name): value for name, value in inputs.items() if name != PAUSE}
 
 
 ECHO = BuiltinProcess(
