@@ -80,6 +80,32 @@ def test_kvp_execute(wps_node, samples):
     assert reference.get("href").endswith(".gpkg")
 
 
+def test_raw_data_output_is_the_output_itself(wps_node, samples):
+    """RawDataOutput: a file output's stored bytes (streamed from S3) with its media type,
+    by KVP and XML; a literal output's value as text."""
+    r = requests.get(f"{wps_node.url}/wps", timeout=120, params={
+        "service": "WPS", "version": "1.0.0", "request": "Execute",
+        "identifier": "native:buffer",
+        "DataInputs": f"INPUT=@xlink:href={samples['points']};DISTANCE=20",
+        "RawDataOutput": "OUTPUT@mimeType=application/geo+json"})
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["Content-Type"] == "application/geo+json"
+    assert len(r.json()["features"]) == 10
+    body = (f"<wps:Execute service='WPS' version='1.0.0' xmlns:wps='{NS['wps']}' "
+            f"xmlns:ows='{NS['ows']}' xmlns:xlink='{NS['xlink']}'>"
+            "<ows:Identifier>qgis:basicstatisticsforfields</ows:Identifier><wps:DataInputs>"
+            "<wps:Input><ows:Identifier>INPUT_LAYER</ows:Identifier>"
+            f"<wps:Reference xlink:href='{samples['points']}'/></wps:Input>"
+            "<wps:Input><ows:Identifier>FIELD_NAME</ows:Identifier><wps:Data>"
+            "<wps:LiteralData>id</wps:LiteralData></wps:Data></wps:Input></wps:DataInputs>"
+            "<wps:ResponseForm><wps:RawDataOutput><ows:Identifier>MEAN</ows:Identifier>"
+            "</wps:RawDataOutput></wps:ResponseForm></wps:Execute>")
+    r = requests.post(f"{wps_node.url}/wps", data=body.encode(), timeout=120,
+                      headers={"Content-Type": "text/xml"})
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["Content-Type"].startswith("text/plain") and float(r.text) == 4.5
+
+
 def test_bad_requests_get_exception_reports(wps_node, redis_server):
     r = requests.get(f"{wps_node.url}/wps", timeout=30, params={
         "service": "WPS", "version": "1.0.0", "request": "DescribeProcess",

@@ -6,6 +6,9 @@ so it runs on the same QGIS workers and returns the same object-storage links.
 Inputs by reference are passed on as hrefs (the workers fetch them through the
 inputs guard, PyWPS never does); inline inputs are stored first and passed as links.
 
+RawDataOutput answers with the one output named, itself (wps10_outputs): a stored file
+streamed from S3 with its media type, a literal as text.
+
 Asynchronous Execute (storeExecuteResponse=true&status=true) queues the job like
 `POST /jobs` in async mode and answers at once; its statusLocation is served by
 every node from the job's record (wps10_status), not from PyWPS's local files.
@@ -23,6 +26,7 @@ from cloudgeo.fileservice.names import new_id
 from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.api.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
+from cloudgeo.wpsnode.api.wps10_outputs import raw_output, raw_response, requested_outputs
 from cloudgeo.wpsnode.api.wps10_status import LITERAL_DATA_TYPES
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
@@ -31,6 +35,8 @@ from cloudgeo.wpsnode.inputs.planning import plan_inputs
 from cloudgeo.wpsnode.jobs.record import SUCCEEDED, JobRecord
 
 MAX_OCCURS = 100
+# The attribute of a sync ExecuteResponse holding its succeeded job's record.
+FINISHED_JOB = "cloudgeo_finished_job"
 
 
 def configure_pywps(public_wps_url: str, workdir: Path) -> None:
@@ -262,20 +268,26 @@ def service_class():
             self.adapter = adapter
 
         def execute(self, identifier, wps_request, uuid):
-            if identifier in self.processes:
-                process = self.adapter.jobs.catalog.get(identifier)
-                placeholder = self.adapter.retrieve_url("inline.bin")
-                try:
-                    inputs = raw_inputs(process, wps_request.inputs, placeholder)
-                    plan_inputs(process, inputs, None, self.adapter.jobs.check_href)
-                except InputError as exc:
-                    raise InvalidParameterValue(exc.message, exc.name) from None
-                try:
-                    self.adapter.jobs.admit()
-                    self.adapter.jobs.admit_caller()
-                except ApiError as exc:
-                    raise busy_exception(exc) from None
-            return super().execute(identifier, wps_request, uuid)
+            if identifier not in self.processes:
+                return super().execute(identifier, wps_request, uuid)  # PyWPS's 400
+            process = self.adapter.jobs.catalog.get(identifier)
+            placeholder = self.adapter.retrieve_url("inline.bin")
+            try:
+                inputs = raw_inputs(process, wps_request.inputs, placeholder)
+                plan_inputs(process, inputs, None, self.adapter.jobs.check_href)
+            except InputError as exc:
+                raise InvalidParameterValue(exc.message, exc.name) from None
+            raw = raw_output(process, wps_request.outputs) if wps_request.raw else None
+            try:
+                self.adapter.jobs.admit()
+                self.adapter.jobs.admit_caller()
+            except ApiError as exc:
+                raise busy_exception(exc) from None
+            answer = super().execute(identifier, wps_request, uuid)
+            finished = getattr(answer, FINISHED_JOB, None)
+            if raw is not None and finished is not None:  # a failure is PyWPS's report
+                return raw_response(process, finished, raw, self.adapter.store)
+            return answer
 
     return CheckingService
 
@@ -312,12 +324,15 @@ class WpsAdapter:
     def submit(self, process: dict[str, Any], request, mode: str) -> JobRecord:
         """Queues the job for a PyWPS request whose inputs PyWPS has parsed."""
         outputs = {}
-        for name, wanted in (request.outputs or {}).items():
+        files = {d["name"] for d in process.get("destinations", [])}
+        for name, mime in requested_outputs(request.outputs).items():
             offered = next((o.get("formats", []) for o in process["outputs"]
                             if o["name"] == name), [])
-            fmt = format_for(wanted.get("mimetype"), offered) if offered else None
+            fmt = format_for(mime, offered) if offered else None
             if fmt:
                 outputs[name] = {"format": fmt}
+            elif name in files:  # named: made (optional ones too), in its first format
+                outputs[name] = {}
         return self.jobs.submit(process["id"], self._inputs(process, request), outputs, mode)
 
     def _store_inline(self, name: str, item) -> str:
@@ -369,6 +384,8 @@ class WpsAdapter:
         final = self.jobs.wait(record)
         if final.status != SUCCEEDED:
             raise ProcessError(final.message[:300], allowed_chars=_ALLOWED)
+        # For RawDataOutput: the service answers with the output itself, from this.
+        setattr(response, FINISHED_JOB, final)
         for name, value in final.output.items():
             if name not in response.outputs:
                 continue

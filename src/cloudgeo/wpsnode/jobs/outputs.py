@@ -8,7 +8,8 @@ from typing import Any
 
 from cloudgeo.storage.objectstore import ObjectNotFound, ObjectStore
 
-_RETRIEVE_LINK = re.compile(r"/api/file/retrieve/([A-Za-z0-9_-]+)\.[a-z0-9]+$")
+# A stored output's direct link: its file's id (the object's key) and extension.
+RETRIEVE_LINK = re.compile(r"/api/file/retrieve/(?P<id>[A-Za-z0-9_-]+)\.(?P<ext>[a-z0-9]+)$")
 
 
 def output_file_ids(output: dict[str, Any]) -> list[str]:
@@ -16,8 +17,8 @@ def output_file_ids(output: dict[str, Any]) -> list[str]:
     ids = []
     for value in output.values():
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and (match := _RETRIEVE_LINK.search(item)):
-                ids.append(match.group(1))
+            if isinstance(item, str) and (match := RETRIEVE_LINK.search(item)):
+                ids.append(match["id"])
     return ids
 
 

@@ -11,20 +11,19 @@ async job answers as the execute request asked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.formats import mime_for
+from cloudgeo.wpsnode.jobs.outputs import RETRIEVE_LINK
 
 RESPONSES = ("document", "raw")
 TRANSMISSION_MODES = ("value", "reference")
 # Output types that are always plain values, never stored as files: QGIS's, and a
 # builtin process's JSON (builtin.process.BuiltinProcess.catalog_entry).
 PLAIN_TYPES = {"outputNumber", "outputBoolean", "outputString", "outputJson"}
-RETRIEVE_LINK = re.compile(r"/api/file/retrieve/(?P<id>[A-Za-z0-9_-]+)\.(?P<ext>[a-z0-9]+)$")
 
 
 @dataclass(frozen=True)
