@@ -195,3 +195,16 @@ def test_requested_outputs_read_every_form_pywps_parses():
     assert requested_outputs({"OUTPUT": {"OUTPUT": "", "mimetype": None}}) == {
         "OUTPUT": None}  # XML, no mimeType
     assert requested_outputs(None) == {}
+
+
+def test_the_service_instance_is_the_capabilities_url_escaped_once(wps, done):
+    """PyWPS escaped it, and its template again (`&amp;amp;` in the XML)."""
+    client, _, _ = wps
+    done.output = {"OUTPUT": f"{FILES}/{'f' * 32}.gpkg"}
+    answer = kvp(client, "native:buffer", BUFFER_INPUTS,
+                 ResponseDocument="OUTPUT=@asReference=true")
+    assert answer.status_code == 200, answer.text
+    document = etree.fromstring(answer.data)
+    assert document.find(".//wps:ProcessSucceeded", NS) is not None
+    assert document.get("serviceInstance") == f"{WPS_URL}?request=GetCapabilities&service=WPS"
+    assert b"&amp;amp;" not in answer.data

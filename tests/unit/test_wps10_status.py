@@ -66,3 +66,13 @@ def test_failures_and_dismissals_are_process_failed_with_the_message(status, wor
     assert b"<wps:ProcessFailed>" in execution.response
     assert [e.text for e in execution.errors] == [words]
     assert execution.processOutputs == []
+
+
+def test_the_service_instance_is_the_capabilities_url_escaped_once():
+    from lxml import etree
+
+    document = status_document(PROCESS, record("accepted"), STATUS_URL,
+                               "http://gw/api/wps/wps")
+    assert "&amp;amp;" not in document
+    assert etree.fromstring(document.encode()).get("serviceInstance") == \
+        "http://gw/api/wps/wps?request=GetCapabilities&service=WPS"

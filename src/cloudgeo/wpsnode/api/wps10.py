@@ -27,7 +27,7 @@ from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.api.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
 from cloudgeo.wpsnode.api.wps10_outputs import raw_output, raw_response, requested_outputs
-from cloudgeo.wpsnode.api.wps10_status import LITERAL_DATA_TYPES
+from cloudgeo.wpsnode.api.wps10_status import LITERAL_DATA_TYPES, service_instance
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
 from cloudgeo.wpsnode.errors import InputError
@@ -66,6 +66,21 @@ def configure_pywps(public_wps_url: str, workdir: Path) -> None:
     drop_request_log()
     share_template_environment()
     build_execute_documents_when_read()
+    escape_service_instance_once()
+
+
+def escape_service_instance_once() -> None:
+    """PyWPS writes serviceInstance with `&` already escaped, and its template, which
+    escapes everything it writes, escapes that again: clients read `&amp;` inside the
+    URL. It is handed to the template as the plain URL (the status documents' too)."""
+    from pywps.response.execute import ExecuteResponse
+
+    def plain_url(self) -> str:
+        from pywps import configuration
+
+        return service_instance(configuration.get_config_value("server", "url"))
+
+    ExecuteResponse._get_serviceinstance = plain_url
 
 
 def share_template_environment() -> None:

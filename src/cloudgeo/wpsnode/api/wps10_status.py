@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cloudgeo.wpsnode.api.formats import mime_for
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS
@@ -60,13 +60,22 @@ def output_blocks(process: dict[str, Any], record: JobRecord) -> list[dict[str, 
     return blocks
 
 
+def service_instance(service_url: str) -> str:
+    """An ExecuteResponse's serviceInstance: the service's GetCapabilities URL, not
+    escaped (the template escapes what it writes)."""
+    parts = urlsplit(service_url)
+    query = dict(parse_qsl(parts.query))
+    query.update(request="GetCapabilities", service="WPS")
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def status_document(process: dict[str, Any], record: JobRecord, status_url: str,
                     service_url: str) -> str:
     """The ExecuteResponse a client polling `status_url` gets for this job."""
     status = status_words(record)
-    instance = f"{service_url}?{urlencode({'request': 'GetCapabilities', 'service': 'WPS'})}"
     return _execute_template().render(
-        language="en-US", service_instance=instance, status_location=status_url,
+        language="en-US", service_instance=service_instance(service_url),
+        status_location=status_url,
         process={"identifier": process["id"], "title": process["title"],
                  "abstract": process["description"][:2000], "version": process["provider"]},
         status=status,
