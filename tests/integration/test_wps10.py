@@ -76,6 +76,7 @@ def test_kvp_execute(wps_node, samples):
     assert r.status_code == 200, r.text
     document = etree.fromstring(r.content)
     assert document.find(".//wps:ProcessSucceeded", NS) is not None
+    assert document.get("serviceInstance").endswith("/wps?request=GetCapabilities&service=WPS")
     reference = document.find(".//wps:Reference", NS)
     assert reference.get("href").endswith(".gpkg")
 
