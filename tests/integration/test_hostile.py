@@ -442,7 +442,8 @@ def test_another_callers_job_is_unknown_on_every_api(basic_cluster, basic_points
     # bob, even naming himself alice in the identity header
     as_bob = {"auth": bob, "headers": {"X-CloudGeo-User": "alice"}, "timeout": 30}
     for path in (f"jobs/{job_id}", f"job/{job_id}", f"ogcapi/jobs/{job_id}",
-                 f"ogcapi/jobs/{job_id}/results", f"wps/status/{job_id}"):
+                 f"ogcapi/jobs/{job_id}/results", f"wps/status/{job_id}",
+                 f"ogcapi/jobs/{job_id}/log", f"jobs/{job_id}/log"):
         response = requests.get(f"{gateway}/api/wps/{path}", **as_bob)
         assert response.status_code == 404, (path, response.text)
         assert basic_points not in response.text
@@ -450,6 +451,8 @@ def test_another_callers_job_is_unknown_on_every_api(basic_cluster, basic_points
         assert requests.delete(f"{gateway}/api/wps/{path}", **as_bob).status_code == 404
     mine = requests.get(f"{gateway}/api/wps/jobs/{job_id}", auth=alice, timeout=30)
     assert mine.status_code == 200 and mine.json()["data"]["status"] == "succeeded"
+    log = requests.get(f"{gateway}/api/wps/ogcapi/jobs/{job_id}/log", auth=alice, timeout=30)
+    assert log.status_code == 200 and log.headers["Content-Type"].startswith("text/plain")
     admin = requests.get(f"{gateway}/api/wps/ogcapi/jobs/{job_id}",
                          auth=("root-admin", USERS["root-admin"]), timeout=30)
     assert admin.status_code == 200

@@ -142,8 +142,9 @@ def wps_nodes_schema() -> dict:
         "jobTimeLimitSeconds": _int(3600, 1, doc="Hard time limit of one job."),
         "maxQueuedJobs": _int(1000, 1, doc="Queued jobs beyond which requests get 503."),
         "resultTTLSeconds": _int(86400, 60, doc="How long results and records are kept."),
-        "maxJobsPerWorker": _int(500, 1, doc="A QGIS worker is replaced after this many "
-                                             "jobs."),
+        "maxJobsPerWorker": _int(500, 1, doc="A QGIS worker's QGIS process is renewed "
+                                             "after this many jobs (a spare takes over "
+                                             "between two jobs)."),
         "maxJobScratchSize": _int(WpsSettings.max_job_scratch, 1024 ** 2, doc=(
             "Bytes a job may write in its folder while it runs (fetched inputs, outputs, "
             "QGIS's temporary files); past it the job is stopped and fails naming the cap. "

@@ -15,11 +15,12 @@ CLOUDGEO_WPS_STATE_DIR (default .state/wps-<port>)
 CLOUDGEO_WPS_QGIS_WORKERS (default 2)
     QGIS worker processes (one job at a time each)
 CLOUDGEO_WPS_MAX_JOBS_PER_WORKER (default 500)
-    a worker is replaced after this many jobs (QGIS memory grows); each replacement
-    delays one job by 3-4 s (measured: Celery hands the leaving process one more job,
-    which then waits), so not too often
+    a worker's QGIS process is renewed after this many jobs (QGIS memory grows): a
+    spare starts beside it a few jobs earlier and takes over between two jobs, so no
+    job waits for QGIS to start
 CLOUDGEO_WPS_MAX_WORKER_MEMORY_MB (default 2048)
-    ... or once its resident memory passes this
+    ... or once its resident memory passes this (a Celery worker process past it is
+    replaced as well)
 CLOUDGEO_WPS_JOB_TIME_LIMIT (default 3600)
     seconds a job may run before it fails and its worker is replaced
 CLOUDGEO_WPS_MAX_ATTEMPTS (default 2)

@@ -129,6 +129,10 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     def job_status(job_id: str):
         return jsonify(wps_envelope(service.require(job_id).status_response()))
 
+    @app.get("/jobs/<job_id>/log")
+    def job_log(job_id: str):
+        return Response(service.job_log(job_id), mimetype="text/plain")
+
     # WPS 1.0.0 (PyWPS) with its 767 process objects, built before the worker serves:
     # built on first use, it cost that request (and every thread waiting behind it)
     # PyWPS's imports and half a second.

@@ -30,7 +30,9 @@ app.conf.update(
     task_reject_on_worker_lost=True,
     task_ignore_result=True,  # results live in our own job records
     worker_prefetch_multiplier=1,
-    worker_max_tasks_per_child=settings.max_jobs_per_worker,
+    # No recycling by job count: QGIS, which grows with use, lives in a process of its
+    # own, renewed by the worker between jobs (worker/runner.py). The Celery process
+    # is still replaced should it grow past the memory cap.
     worker_max_memory_per_child=settings.max_worker_memory_mb * 1024,
     worker_hijack_root_logger=False,
     worker_send_task_events=False,

@@ -142,6 +142,11 @@ class JobService:
                            field="jobId")
         return record
 
+    def job_log(self, job_id: str) -> str:
+        """The caller's job's log: QGIS's messages, one per line (every attempt's)."""
+        self.require(job_id)
+        return "".join(f"{line}\n" for line in self.jobs.log(job_id))
+
     def dismiss(self, job_id: str) -> JobRecord | None:
         """Cancels a queued or running job (its worker is stopped and replaced); a
         finished job's record and output files are removed."""

@@ -45,6 +45,10 @@ if redis.call('exists', KEYS[1]) == 1 then return redis.call('hset', KEYS[1], un
 return 0
 """
 
+# A job's log (QGIS's messages, every attempt) is a list beside its record, living as
+# long as the record; the worker keeps at most this many lines of it.
+MAX_LOG_LINES = 5000
+
 # Longer than the longest blocking wait below (redis-py's default is 5 s).
 SOCKET_TIMEOUT = 60
 WAIT_SLICE = 30
@@ -99,6 +103,10 @@ class JobStore:
     def key(job_id: str) -> str:
         return f"{PREFIX}{job_id}"
 
+    @classmethod
+    def log_key(cls, job_id: str) -> str:
+        return f"{cls.key(job_id)}:log"
+
     def create(self, record: JobRecord) -> None:
         self.create_many([record])
 
@@ -137,15 +145,16 @@ class JobStore:
         if pipe is not None:
             pipe.execute()
 
-    def _transition(self, job_id: str, fields: dict[str, Any]):
-        """A transaction (not yet sent) that writes `fields`, a status among them, with
-        the index moves it makes; None when the record is gone."""
+    def _transition(self, job_id: str, fields: dict[str, Any], pipe=None):
+        """A transaction (not yet sent; `pipe` if given) that writes `fields`, a status
+        among them, with the index moves it makes; None when the record is gone."""
         key = self.key(job_id)
         identifier, owner, created, started, was, finished = self._fields(
             job_id, "identifier", "owner", "created", "started", "status", "finished")
         if identifier is None:
             return None
-        pipe = self.redis.pipeline()  # a transaction: the record and its index move as one
+        if pipe is None:  # a transaction: the record and its index move as one
+            pipe = self.redis.pipeline()
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
         status = fields["status"]
         added, removed = status_moves(identifier, owner, status)
@@ -160,14 +169,37 @@ class JobStore:
             _keep_duration(pipe, job_id, created, identifier, owner, status, started, finished)
         if status in FINISHED and fields.get("expires"):
             pipe.expireat(key, int(fields["expires"]) + 1)
+            pipe.expireat(self.log_key(job_id), int(fields["expires"]) + 1)
         return pipe
 
-    def finish(self, job_id: str, **fields: Any) -> None:
-        """Records the end of a job (results kept result_ttl) and wakes its waiters, in
-        one transaction with the record's write."""
+    def append_log(self, job_id: str, lines: list[str]) -> None:
+        """Adds lines to the job's log (a running job's, kept a week at most until it
+        ends: the record's own bound)."""
+        if lines:
+            pipe = self.redis.pipeline()
+            self._push_log(pipe, job_id, lines)
+            pipe.expire(self.log_key(job_id), UNFINISHED_TTL)
+            pipe.execute()
+
+    def _push_log(self, pipe, job_id: str, lines: list[str]) -> None:
+        key = self.log_key(job_id)
+        pipe.rpush(key, *lines)
+        pipe.ltrim(key, 0, MAX_LOG_LINES - 1)
+
+    def log(self, job_id: str) -> list[str]:
+        """The job's log lines, oldest first."""
+        return [line.decode() for line in self.redis.lrange(self.log_key(job_id), 0, -1)]
+
+    def finish(self, job_id: str, log: list[str] | None = None, **fields: Any) -> None:
+        """Records the end of a job (results and log kept result_ttl) and wakes its
+        waiters, in one transaction with the record's write."""
         fields.setdefault("finished", time.time())
         fields["expires"] = fields["finished"] + self.result_ttl
-        pipe = self._transition(job_id, fields) or self.redis.pipeline()
+        pipe = self.redis.pipeline()
+        if log:  # before the record's write, which sets when the log expires
+            self._push_log(pipe, job_id, log)
+        if self._transition(job_id, fields, pipe) is None and log:
+            pipe.expire(self.log_key(job_id), int(self.result_ttl))  # the record is gone
         files = output_file_ids(fields.get("output") or {})
         if files:  # removed from object storage when the record expires
             pipe.zadd(EXPIRING, dict.fromkeys(files, fields["expires"]))
@@ -334,7 +366,7 @@ class JobStore:
         identifier, owner, status, started, finished = self._fields(
             job_id, "identifier", "owner", "status", "started", "finished")
         pipe = self.redis.pipeline()
-        pipe.delete(key, f"{key}:done")
+        pipe.delete(key, f"{key}:done", self.log_key(job_id))
         pipe.srem(UNFINISHED, job_id)
         pipe.zrem(INDEX, job_id)
         pipe.hdel(DURATIONS, job_id)

@@ -125,12 +125,15 @@ class QgisExecutor:
         feedback = job_feedback()
         try:
             with ProgressReporter(feedback, lambda percent: self.channel.send(
-                    {"progress": percent})):
+                    {"progress": percent}), report_log=lambda lines: self.channel.send(
+                    {"log": lines})):
                 results = processing.run(identifier, params, context=QgsProcessingContext(),
                                          feedback=feedback)
         except QgsProcessingException as exc:
-            return {"error": "execution", "message": feedback.failure_detail() or str(exc)}
-        return {"results": plain(results), "detail": feedback.failure_detail()}
+            return {"error": "execution", "message": feedback.failure_detail() or str(exc),
+                    "log": feedback.log.take(final=True)}
+        return {"results": plain(results), "detail": feedback.failure_detail(),
+                "log": feedback.log.take(final=True)}
 
 
 def main(argv: list[str]) -> None:

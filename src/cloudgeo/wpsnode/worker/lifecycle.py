@@ -93,12 +93,11 @@ def start(settings: WpsSettings) -> None:
     for folder in remove_dead_workers_folders(settings):
         log.info("removed %s, left by a worker that died", folder)
     folders = worker_folders(settings)
+    client = redis_client(settings.redis_url)
     qgis = QgisProcess(folders, start_message(
         folders, allowed_drivers(settings.input_formats_include), settings.max_job_scratch,
-        settings.sandbox))
+        settings.sandbox), on_start=lambda: client.incr(starts_key(settings.node_id)))
     qgis.start()
-    client = redis_client(settings.redis_url)
-    client.incr(starts_key(settings.node_id))
     _heartbeat = Heartbeat(client, settings.node_id)
     _runner = JobRunner(settings, client, _heartbeat, folders, qgis)
     _heartbeat.beat()

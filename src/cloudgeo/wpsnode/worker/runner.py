@@ -34,8 +34,9 @@ from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, host_port
 from cloudgeo.wpsnode.inputs.unpack import find_layers, safe_extract
 from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, SUCCEEDED
-from cloudgeo.wpsnode.jobs.store import JobStore
+from cloudgeo.wpsnode.jobs.store import MAX_LOG_LINES, JobStore
 from cloudgeo.wpsnode.settings import WpsSettings
+from cloudgeo.wpsnode.worker.progress import LOG_LINE_CHARS
 from cloudgeo.wpsnode.worker.qgis_process import (
     QgisProcess,
     QgisProcessDied,
@@ -48,6 +49,9 @@ log = logging.getLogger(__name__)
 # Exit status of a worker whose QGIS process died mid-job: Celery then queues the job
 # again (acks late, reject on worker lost), and the runner counts the attempt.
 QGIS_DIED_EXIT = 70
+# The spare QGIS process starts this many jobs before the current one's last, so that
+# it is ready (1.5-3 s) by then.
+RENEW_AHEAD = 5
 
 
 class JobFailed(Exception):
@@ -74,6 +78,7 @@ class JobRunner:
                                  settings.input_cache_bytes,
                                  lambda result: metrics.INPUT_CACHE.labels(result).inc())
         self.cache_tokens = itertools.count()
+        self.final_log: list[str] = []  # the job's last log lines, written as it ends
 
     def run(self, job_id: str) -> None:
         record = self.jobs.get(job_id)
@@ -94,7 +99,14 @@ class JobRunner:
                          worker=f"{self.settings.node_id}/{self.heartbeat.pid}",
                          percentCompleted=0, message="running")
         self.heartbeat.busy_with = job_id
+        if self.qgis.spare is not None:
+            self.qgis.renew()  # a spare made ready since the last job takes this one
         folder = self.work_root / job_id
+        self.final_log = []
+        if attempts > 1:
+            self.jobs.append_log(job_id, [f"INFO: attempt {attempts} of this job, on node "
+                                          f"{self.settings.node_id} (an earlier worker died "
+                                          "while running it)"])
         try:
             status, fields = self._attempt(record.identifier, record.plan, folder, job_id,
                                            record.owner)
@@ -103,9 +115,19 @@ class JobRunner:
             self.qgis.empty_scratch(folder)
             self.heartbeat.busy_with = None
             self.heartbeat.jobs_done += 1
-        self._finish(record.identifier, job_id, started, status, **fields)
-        if self.qgis.resident_mb() > self.settings.max_worker_memory_mb:
-            self.qgis.stop()  # QGIS grows with use; the next job starts a fresh one
+        self._finish(record.identifier, job_id, started, status, log=self.final_log,
+                     **fields)
+        self._renew_qgis()
+
+    def _renew_qgis(self) -> None:
+        """QGIS grows with use: past its job count or its memory, its process is renewed
+        between jobs, a spare started ahead so that no job waits for QGIS to start
+        (QgisProcess.renew). Celery's own worker is not recycled for it."""
+        jobs = self.qgis.jobs_done
+        limit = self.settings.max_jobs_per_worker
+        if (jobs >= max(1, limit - RENEW_AHEAD) or self.qgis.spare is not None
+                or self.qgis.resident_mb() > self.settings.max_worker_memory_mb):
+            self.qgis.renew()
 
     def _attempt(self, identifier: str, plan: dict, folder: Path, job_id: str,
                  owner: str | None) -> tuple[str, dict[str, Any]]:
@@ -140,12 +162,12 @@ class JobRunner:
         return pid_alive(pid)
 
     def _finish(self, identifier: str, job_id: str, started: float, status: str,
-                **fields: Any) -> None:
+                log: list[str] | None = None, **fields: Any) -> None:
         if self.jobs.status(job_id) == DISMISSED:
             return  # dismissed while it ran: the caller no longer wants the result
         if "message" in fields:
             fields["message"] = redact_paths(fields["message"], self.work_root / job_id)
-        self.jobs.finish(job_id, status=status, **fields)
+        self.jobs.finish(job_id, log=log, status=status, **fields)
         metrics.JOBS.labels(identifier, status).inc()
         if started:
             metrics.JOB_DURATION.labels(identifier).observe(time.time() - started)
@@ -195,12 +217,23 @@ class JobRunner:
     def _run_in_qgis(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         cap = self.settings.max_job_scratch
         try:
-            return self.qgis.run(job, lambda percent: self.jobs.update(
-                job_id, percentCompleted=percent), cap)
+            answer = self.qgis.run(
+                job, lambda percent: self.jobs.update(job_id, percentCompleted=percent), cap,
+                lambda lines: self.jobs.append_log(job_id, self._log_lines(job_id, lines)))
+            self.final_log = self._log_lines(job_id, answer.pop("log", None) or [])
+            return answer
         except ScratchCapExceeded as exc:
             raise JobFailed("limit", f"the job wrote {exc.used} bytes of scratch, past its "
                                      f"cap of {cap} bytes (CLOUDGEO_WPS_MAX_JOB_SCRATCH); "
                                      "it was stopped") from None
+
+    def _log_lines(self, job_id: str, lines: Any) -> list[str]:
+        """Log lines from the QGIS process as the caller may read them: text, bounded,
+        without the node's paths (the QGIS process is not trusted to have done so)."""
+        if not isinstance(lines, list):
+            return []
+        return [redact_paths(str(line)[:LOG_LINE_CHARS], self.work_root / job_id)
+                for line in lines[:MAX_LOG_LINES]]
 
     def _download(self, process: dict, plan: dict, folder: Path, owner: str | None) -> dict:
         """native:filedownloader, done by the node's fetcher: the URL passes the same

@@ -248,6 +248,10 @@ def blueprint(service) -> Blueprint:
             return html("job.html", info=info)
         return jsonify(info)
 
+    @api.get("/jobs/<job_id>/log")
+    def job_log(job_id: str):
+        return Response(service.job_log(job_id), mimetype="text/plain")
+
     @api.get("/jobs/<job_id>/results")
     def job_results(job_id: str):
         record = service.require(job_id)

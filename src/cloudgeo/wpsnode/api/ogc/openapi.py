@@ -142,5 +142,9 @@ def document(base: str) -> dict[str, Any]:
             "/jobs/{jobId}/results": {"get": _op(
                 "Job results", {**_results("as the execute request asked"),
                                 "404": PROBLEM, "500": PROBLEM}, [job_id])},
+            "/jobs/{jobId}/log": {"get": _op(
+                "Job log", {"200": _answer("QGIS's messages for the job, one per line, "
+                                           "every attempt's", "text/plain"),
+                            "404": PROBLEM}, [job_id])},
         },
     }

@@ -179,7 +179,9 @@ def _iso(epoch: float) -> str:
 
 def status_info(record: JobRecord, base: str) -> dict[str, Any]:
     status = OGC_STATUS[record.status]
-    links = [link(f"{base}/jobs/{record.jobId}", "self", "job status")]
+    links = [link(f"{base}/jobs/{record.jobId}", "self", "job status"),
+             link(f"{base}/jobs/{record.jobId}/log", "log", "the job's log: QGIS's messages",
+                  "text/plain")]
     if status == "successful":
         links.append(link(f"{base}/jobs/{record.jobId}/results", f"{REL}/results",
                           "job results"))
