@@ -23,6 +23,10 @@ class HrefRefused(ValueError):
     the message names the href and why."""
 
 
+class HostUnknown(HrefRefused):
+    """The href's host does not resolve (now: a later lookup may)."""
+
+
 def resolve_checked(href: str, policy: HrefPolicy) -> str:
     """The address to connect to, once every address of the href's host passed the
     check (private and loopback ones only for a host the allow-list names)."""
@@ -30,7 +34,7 @@ def resolve_checked(href: str, policy: HrefPolicy) -> str:
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror:
-        raise HrefRefused(f"{href} cannot be reached: host {host!r} is unknown") from None
+        raise HostUnknown(f"{href} cannot be reached: host {host!r} is unknown") from None
     private_ok = policy.is_listed(href)
     for info in infos:
         problem = address_problem(info[4][0], private_ok)
