@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import urllib3
 
@@ -83,9 +83,13 @@ class CallbackDeliverer:
         self.jobs, self.queue = jobs, jobs.callbacks
         self.policy, self.base, self.attempts, self.send = policy, base, attempts, send
         self.senders = senders
-        self.pool = ThreadPoolExecutor(senders, thread_name_prefix="callback")
-        self.busy = 0
+        self.handed: queue.SimpleQueue[Callback] = queue.SimpleQueue()
+        self.busy = 0  # claimed and not yet settled
         self.lock = threading.Lock()
+        # Daemon threads: a worker process that exits does not wait for a subscriber.
+        for number in range(senders):
+            threading.Thread(target=self._send_forever, daemon=True,
+                             name=f"callback-sender-{number}").start()
 
     def tick(self) -> int:
         """Claims as many due deliveries as there are free senders and hands them over;
@@ -98,8 +102,12 @@ class CallbackDeliverer:
         with self.lock:
             self.busy += len(claimed)
         for callback in claimed:
-            self.pool.submit(self._deliver, callback)
+            self.handed.put(callback)
         return len(claimed)
+
+    def _send_forever(self) -> None:
+        while True:
+            self._deliver(self.handed.get())
 
     def _deliver(self, callback: Callback) -> None:
         try:
