@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from typing import Any
 
 import redis
 
@@ -91,7 +92,7 @@ class JobService:
                              "one has finished",
                         headers={"Retry-After": str(CALLER_CAP_RETRY_AFTER)})
 
-    def check_subscriber(self, value) -> dict[str, str]:
+    def check_subscriber(self, value: Any) -> dict[str, str]:
         """The subscriber an execute request names ({} for none), every URL through the
         guard and its host's addresses checked now (and again at each delivery); a 400
         naming the field at fault."""
@@ -105,7 +106,7 @@ class JobService:
         return subscriber
 
     def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync",
-               delivery: dict | None = None, subscriber=None) -> JobRecord:
+               delivery: dict | None = None, subscriber: Any = None) -> JobRecord:
         """`subscriber`: the request's, unchecked (OGC API callbacks)."""
         process = self.catalog.get(identifier)
         callbacks = self.check_subscriber(subscriber)
@@ -113,7 +114,7 @@ class JobService:
         return self._queue(identifier, plan, inputs, mode, delivery, callbacks)
 
     def submit_builtin(self, process: BuiltinProcess, inputs: dict, mode: str = "sync",
-                       delivery: dict | None = None, subscriber=None) -> JobRecord:
+                       delivery: dict | None = None, subscriber: Any = None) -> JobRecord:
         """A job of a plain-Python process (cloudgeo.wpsnode.builtin), its inputs checked
         against its description first."""
         callbacks = self.check_subscriber(subscriber)
