@@ -41,6 +41,7 @@ SPECS = {
     "ephemeral": {"redis": {"persistence": {"enabled": False}},
                   "objectStorage": {"minio": {"persistence": {"enabled": False}}}},
     "single": {"wpsNodes": {"replicas": 1}, "imagePullSecrets": [{"name": "regcred"}]},
+    "callbacks": {"wpsNodes": {"callbacks": {"hosts": ["*", "hooks.example.org:8443"]}}},
     "limited": {"wpsNodes": {"maxJobScratchSize": 2 * 1024**3, "sandbox": "best-effort",
                              "inputFormats": {"include": ["netCDF"]},
                              "resources": {"limits": {"memory": "8Gi"}}},
@@ -275,8 +276,15 @@ def test_pods_get_no_service_account_token_and_stores_accept_only_cloudgeo_pods(
                                             "app.kubernetes.io/instance": "geo",
                                             "app.kubernetes.io/component": "gateway"}}} \
         in sources
-    reached = [peer for rule in nodes["egress"] for peer in rule["to"]]
-    assert not any("ipBlock" in peer for peer in reached)  # MinIO in-cluster: no outside
+    # MinIO in-cluster: the outside only for callbacks, at public addresses on 80 and 443.
+    outside = [rule for rule in nodes["egress"] if any("ipBlock" in p for p in rule["to"])]
+    assert outside == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10",
+        "127.0.0.0/8"]}}], "ports": [{"protocol": "TCP", "port": 80},
+                                     {"protocol": "TCP", "port": 443}]}]
+    closed = objects({"wpsNodes": {"callbacks": {"hosts": []}}})
+    egress = closed[("NetworkPolicy", "geo-wps-node")]["spec"]["egress"]
+    assert not any("ipBlock" in peer for rule in egress for peer in rule["to"])
     gateway = built[("NetworkPolicy", "geo-gateway")]["spec"]
     assert {"ports": [{"protocol": "TCP", "port": 9000}]} in gateway["ingress"]
 
@@ -381,6 +389,25 @@ def test_default_node_env_asks_for_the_sandbox_and_the_default_caps():
     assert env["CLOUDGEO_WPS_SANDBOX"] == "required"
     assert env["CLOUDGEO_WPS_MAX_JOB_SCRATCH"] == str(10 * 1024**3)
     assert env["CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE"] == ""
+    assert env["CLOUDGEO_WPS_CALLBACK_HOSTS"] == "*"
+    assert env["CLOUDGEO_WPS_CALLBACK_ATTEMPTS"] == "8"
+
+
+def test_callback_hosts_reach_the_nodes_and_open_their_ports_at_public_addresses():
+    built = objects({"wpsNodes": {"callbacks": {
+        "hosts": ["hooks.example.org:8443", "http://hooks.example.org"], "attempts": 3}}})
+    env = env_of(built[("Deployment", "geo-wps-node")]["spec"]["template"]["spec"]
+                 ["containers"][0])
+    assert env["CLOUDGEO_WPS_CALLBACK_HOSTS"] == "hooks.example.org:8443,http://hooks.example.org"
+    assert env["CLOUDGEO_WPS_CALLBACK_ATTEMPTS"] == "3"
+    egress = built[("NetworkPolicy", "geo-wps-node")]["spec"]["egress"]
+    (outside,) = [rule for rule in egress if any("ipBlock" in p for p in rule["to"])]
+    assert outside["ports"] == [{"protocol": "TCP", "port": 80},
+                                {"protocol": "TCP", "port": 8443}]
+    off = objects({"wpsNodes": {"callbacks": {"hosts": []}}})
+    off_env = env_of(off[("Deployment", "geo-wps-node")]["spec"]["template"]["spec"]
+                     ["containers"][0])
+    assert off_env["CLOUDGEO_WPS_CALLBACK_HOSTS"] == ""  # the node then offers none
 
 
 def test_gateway_limits_and_file_ownership_follow_the_spec():

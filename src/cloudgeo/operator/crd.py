@@ -172,6 +172,20 @@ def wps_nodes_schema() -> dict:
             "exclude": _globs("Process ids (globs) never to publish."),
         }, "Which algorithms the nodes publish (the publication policy: README, Security)."),
         "admins": _globs("Authenticated user ids that see and dismiss every job."),
+        "callbacks": _object({
+            "hosts": {"type": "array", "items": {"type": "string", "minLength": 1},
+                      "default": list(WpsSettings.callback_hosts), "description": (
+                          "host:port (or URLs) a job's subscriber may name; `*` any host "
+                          "that resolves only to public addresses (the nodes' "
+                          "NetworkPolicy then lets them reach public addresses on ports "
+                          "80 and 443, and on the port of each named host); empty: no "
+                          "callbacks. A named host inside the cluster's own networks "
+                          "needs a NetworkPolicy of your own as well.")},
+            "attempts": _int(WpsSettings.callback_attempts, 1, 50, doc=(
+                "Tries of one delivery to a subscriber that fails to take it, 1, 2, 4 "
+                "... 60 s apart.")),
+        }, "OGC API callbacks: the job's status and results POSTed to the URLs its "
+           "subscriber names (README, Security)."),
         "jobList": _str("owner", "owner: the OGC job list shows the caller's own jobs, and is "
                                  "off without authentication; public: it lists every job "
                                  "even without authentication.", enum=list(JOB_LIST_MODES)),

@@ -93,9 +93,14 @@ def main() -> None:
         # In each HTTP worker, before it serves: the app (PyWPS and its processes
         # included) and the Celery queue, which otherwise the first job would import.
         from cloudgeo.wpsnode.api.app import create_app
+        from cloudgeo.wpsnode.api.ogc.callback_delivery import start_deliveries
         from cloudgeo.wpsnode.jobs import queue  # noqa: F401
 
-        return create_app(settings)
+        app = create_app(settings)
+        # Long-lived and never running QGIS: where callbacks are posted from (each
+        # worker claims its own; any node's may deliver any job's).
+        start_deliveries(settings)
+        return app
 
     try:
         serve(app_factory, settings.server, reset_metrics=False,

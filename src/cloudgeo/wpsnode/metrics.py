@@ -24,3 +24,9 @@ INPUT_CACHE = Counter("cloudgeo_wps_input_cache_total",
                       "Read-only inputs looked up in a QGIS worker's cache: hit, miss, or "
                       "altered (its files changed since it was fetched, so it was dropped)",
                       ["result"])
+CALLBACKS = Counter("cloudgeo_wps_callbacks_total",
+                    "Tries to post a job's callback to its subscriber, by the job's status "
+                    "(running, successful, failed) and outcome: delivered; retried (the try "
+                    "failed, another follows); failed (the last try failed, or the "
+                    "subscriber refused it); refused (its address failed the guard); "
+                    "dropped (the job's record was gone)", ["status", "outcome"])

@@ -29,6 +29,13 @@ CLOUDGEO_WPS_RESULT_TTL (default 86400)
     seconds results are kept (expirationTime)
 CLOUDGEO_WPS_ALLOWED_HOSTS (default gateway and file service)
     comma-separated host:port (or URLs) inputs may come from; `*` any public host
+CLOUDGEO_WPS_CALLBACK_HOSTS (default *)
+    comma-separated host:port (or URLs) a job's subscriber (OGC API callbacks) may name;
+    `*` any host that resolves only to public addresses (loopback and private hosts
+    only when named); empty: callbacks are not offered
+CLOUDGEO_WPS_CALLBACK_ATTEMPTS (default 8)
+    tries of one callback delivery to a subscriber that fails to take it (1, 2, 4 ...
+    up to 60 s apart)
 CLOUDGEO_WPS_MAX_INPUT_SIZE (default 1073741824)
     bytes per fetched input
 CLOUDGEO_WPS_FETCH_TIMEOUT (default 60)
@@ -139,6 +146,8 @@ class WpsSettings:
     max_attempts: int = 2
     result_ttl: int = 86400
     allowed_hosts: tuple[str, ...] = ()
+    callback_hosts: tuple[str, ...] = ("*",)
+    callback_attempts: int = 8
     max_input_size: int = GIB
     fetch_timeout: int = 60
     max_zip_files: int = 10000
@@ -181,6 +190,10 @@ class WpsSettings:
             max_attempts=env_int(env, "CLOUDGEO_WPS_MAX_ATTEMPTS", d.max_attempts, minimum=1),
             result_ttl=env_int(env, "CLOUDGEO_WPS_RESULT_TTL", d.result_ttl, minimum=1),
             allowed_hosts=tuple(h.strip() for h in allowed.split(",") if h.strip()),
+            callback_hosts=env_list(env, "CLOUDGEO_WPS_CALLBACK_HOSTS")
+            if "CLOUDGEO_WPS_CALLBACK_HOSTS" in env else d.callback_hosts,
+            callback_attempts=env_int(env, "CLOUDGEO_WPS_CALLBACK_ATTEMPTS",
+                                      d.callback_attempts, minimum=1),
             max_input_size=env_int(env, "CLOUDGEO_WPS_MAX_INPUT_SIZE", d.max_input_size,
                                    minimum=1),
             fetch_timeout=env_int(env, "CLOUDGEO_WPS_FETCH_TIMEOUT", d.fetch_timeout, minimum=1),
@@ -248,6 +261,11 @@ class WpsSettings:
     @property
     def authenticated(self) -> bool:
         return bool(self.user_header)
+
+    @property
+    def callbacks_offered(self) -> bool:
+        """Whether a job may name a subscriber to notify (OGC API's callback class)."""
+        return bool(self.callback_hosts)
 
     @property
     def catalog_path(self) -> Path:

@@ -8,7 +8,8 @@
   registry and DNS (and, with forward authentication, its identity proxy).
 - The WPS nodes reach Redis, object storage, the file service, the registry and DNS;
   with external object storage, public addresses on its port (no private, link-local
-  or metadata range).
+  or metadata range); with callbacks on, public addresses on the ports subscribers may
+  be called back on (80 and 443 for `*`, the port of each named host).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from cloudgeo.operator.builders.common import (
     metadata,
     selector_labels,
 )
+from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy
 
 PROMETHEUS = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
               "namespaceSelector": {}}
@@ -83,6 +85,27 @@ def _storage_egress(cluster: ClusterView) -> dict[str, Any]:
     return {"to": [PUBLIC], "ports": _tcp(port)}
 
 
+def callback_ports(hosts: list[str]) -> list[int]:
+    """The ports the nodes post callbacks to: 80 and 443 for any public host (`*`), and
+    the port of each host the list names."""
+    ports = set()
+    for host in hosts:
+        try:
+            (entry,) = HrefPolicy.from_urls([host]).allowed
+        except ValueError:  # not a host:port (the nodes refuse it too): no port opened
+            continue
+        if entry == "*":
+            ports |= {80, 443}
+        else:
+            ports.add(int(entry.rsplit(":", 1)[1]))
+    return sorted(ports)
+
+
+def _callback_egress(cluster: ClusterView) -> list[dict[str, Any]]:
+    ports = callback_ports(cluster.spec["wpsNodes"]["callbacks"]["hosts"])
+    return [{"to": [PUBLIC], "ports": _tcp(*ports)}] if ports else []
+
+
 def network_policies(cluster: ClusterView) -> list[dict[str, Any]]:
     ours = [_pods(cluster)]
     gateway = [_pods(cluster, "gateway")]
@@ -101,7 +124,7 @@ def network_policies(cluster: ClusterView) -> list[dict[str, Any]]:
                     [*services_egress, *([job_store] if job_store not in services_egress
                                          else []),
                      _storage_egress(cluster), _to(cluster, "file-service", FILE_PORT),
-                     _to(cluster, "gateway", GATEWAY_PORT)])
+                     _to(cluster, "gateway", GATEWAY_PORT), *_callback_egress(cluster)])
     files = _policy(cluster, "file-service",
                     [{"from": gateway, "ports": _tcp(FILE_PORT)},
                      {"from": [PROMETHEUS], "ports": _tcp(FILE_PORT)}],

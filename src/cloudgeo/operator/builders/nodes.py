@@ -83,6 +83,8 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "CLOUDGEO_WPS_MAX_OUTPUT_SIZE": str(nodes["maxOutputSize"]),
         "CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE": ",".join(nodes["inputFormats"]["include"]),
         "CLOUDGEO_WPS_SANDBOX": nodes["sandbox"],
+        "CLOUDGEO_WPS_CALLBACK_HOSTS": ",".join(nodes["callbacks"]["hosts"]),
+        "CLOUDGEO_WPS_CALLBACK_ATTEMPTS": str(nodes["callbacks"]["attempts"]),
         "CLOUDGEO_WPS_STATE_DIR": STATE_DIR,
         "CLOUDGEO_WPS_METRICS_DIR": f"{STATE_DIR}/metrics",
         "HOME": STATE_DIR,

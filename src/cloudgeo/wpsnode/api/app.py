@@ -110,7 +110,9 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         if outputs is not None and not isinstance(outputs, dict):
             raise ApiError(400, "'outputs' must be an object of output names to "
                                 '{"format": ...}', field="outputs")
-        record = service.submit(identifier, inputs, outputs, mode)
+        # OGC API's callbacks, asked for the same way: the same documents are posted.
+        record = service.submit(identifier, inputs, outputs, mode,
+                                subscriber=body.get("subscriber"))
         if mode == "async":
             return jsonify(wps_envelope({"JobId": record.jobId, "status": record.status,
                                          "result": None}))

@@ -5,15 +5,13 @@ straight from object storage, skipping two HTTP hops; any other allowed link
 is fetched over HTTP with a size cap and a timeout, never following redirects.
 
 The host is resolved once, every address it has is checked, and the connection
-goes to the checked address (the name kept for the Host header, TLS SNI and the
-certificate check): a second lookup could answer differently (DNS rebinding).
+goes to the checked address (inputs/pinned.py, shared with callbacks): a second
+lookup could answer differently (DNS rebinding).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -28,7 +26,8 @@ from cloudgeo.storage.objectstore import (
     StoredObject,
 )
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, address_problem, host_port, href_problem
+from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, host_port, href_problem
+from cloudgeo.wpsnode.inputs.pinned import HrefRefused, pinned_request, resolve_checked
 
 RETRIEVE_PATH = re.compile(r"/api/file/retrieve/([^/]+)")
 
@@ -92,42 +91,13 @@ class Fetcher:
                 out.write(chunk)
         return path
 
-    def _resolve_and_check(self, name: str, href: str) -> str:
-        """The address to connect to, once every address of the host passed the check."""
-        host = urlsplit(href).hostname or ""
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except socket.gaierror:
-            raise InputError(name, f"{href} cannot be reached: host {host!r} is unknown") \
-                from None
-        private_ok = self.policy.is_listed(href)
-        for info in infos:
-            problem = address_problem(info[4][0], private_ok)
-            if problem:
-                raise InputError(name, f"{href} is refused: {problem}")
-        return infos[0][4][0]
-
-    def _pinned_get(self, href: str, address: str) -> urllib3.BaseHTTPResponse:
-        parts = urlsplit(href)
-        timeout = urllib3.Timeout(connect=self.timeout, read=self.timeout)
-        if parts.scheme == "https":
-            pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-                address, parts.port or 443, timeout=timeout, retries=False,
-                server_hostname=parts.hostname, assert_hostname=parts.hostname,
-                cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle())
-        else:
-            pool = urllib3.HTTPConnectionPool(address, parts.port or 80, timeout=timeout,
-                                              retries=False)
-        target = parts.path or "/"
-        if parts.query:
-            target += f"?{parts.query}"
-        return pool.urlopen("GET", target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]},
-                            redirect=False, preload_content=False)
-
     def _over_http(self, name: str, href: str, folder: Path) -> Path:
-        address = self._resolve_and_check(name, href)
         try:
-            response = self._pinned_get(href, address)
+            address = resolve_checked(href, self.policy)
+        except HrefRefused as exc:
+            raise InputError(name, str(exc)) from None
+        try:
+            response = pinned_request("GET", href, address, self.timeout)
         except urllib3.exceptions.HTTPError as exc:
             raise InputError(name, f"{href} cannot be reached: {type(exc).__name__}") from None
         try:
@@ -154,14 +124,6 @@ class Fetcher:
         finally:
             response.release_conn()
         return path
-
-
-def _ca_bundle() -> str:
-    """The CA bundle requests would use (REQUESTS_CA_BUNDLE, else certifi's)."""
-    import certifi
-
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") \
-        or certifi.where()
 
 
 def _file_name(href: str, disposition: str | None) -> str:

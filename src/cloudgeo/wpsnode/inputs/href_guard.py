@@ -47,19 +47,19 @@ def host_port(url: str) -> str:
     return f"{(parts.hostname or '').lower()}:{port}"
 
 
-def href_problem(href: str, policy: HrefPolicy) -> str | None:
-    """Why this href may not be fetched, or None."""
+def href_problem(href: str, policy: HrefPolicy, action: str = "fetched") -> str | None:
+    """Why this href may not be fetched (or called back: `action`), or None."""
     try:
         parts = urlsplit(href)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return f"{href!r} is not a valid URL"
     if parts.scheme not in ("http", "https"):
-        return f"only http and https links are fetched, not {parts.scheme or 'a bare path'!r}"
+        return f"only http and https links are {action}, not {parts.scheme or 'a bare path'!r}"
     if not parts.hostname:
         return f"{href!r} has no host"
     if parts.username or parts.password:
-        return "links with user credentials are not fetched"
+        return f"links with user credentials are not {action}"
     if not policy.is_listed(href) and "*" not in policy.allowed:
         return (f"host '{host_port(href)}' is not on this node's allow-list "
                 f"({', '.join(sorted(policy.allowed)) or 'empty'})")

@@ -53,6 +53,8 @@ class JobRecord:
     attempts: int = 0
     owner: str | None = None  # the authenticated caller who submitted it
     delivery: dict[str, Any] = field(default_factory=dict)  # OGC API: how results go back
+    # OGC API callbacks: successUri, inProgressUri, failedUri (those the caller named)
+    subscriber: dict[str, str] = field(default_factory=dict)
 
     def to_fields(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from typing import Any
 
 import redis
 
@@ -16,12 +17,14 @@ from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, href_problem
+from cloudgeo.wpsnode.inputs.pinned import HrefRefused, resolve_checked
 from cloudgeo.wpsnode.inputs.planning import plan_inputs
 from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.outputs import remove_outputs
 from cloudgeo.wpsnode.jobs.quota import CallerQuota
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, DISMISSED, FINISHED, RUNNING, JobRecord
 from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore
+from cloudgeo.wpsnode.jobs.subscriber import parse_subscriber
 from cloudgeo.wpsnode.jobs.watchdog import Watchdog
 from cloudgeo.wpsnode.settings import WpsSettings
 
@@ -46,6 +49,7 @@ class JobService:
         self.catalog = catalog
         self.jobs = JobStore(client, settings.result_ttl)
         self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
+        self.callback_policy = HrefPolicy.from_urls(settings.callback_hosts)
         self.store = ObjectStore(settings.s3)
         self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue,
                                  settings.queue)
@@ -88,29 +92,46 @@ class JobService:
                              "one has finished",
                         headers={"Retry-After": str(CALLER_CAP_RETRY_AFTER)})
 
+    def check_subscriber(self, value: Any) -> dict[str, str]:
+        """The subscriber an execute request names ({} for none), every URL through the
+        guard and its host's addresses checked now (and again at each delivery); a 400
+        naming the field at fault."""
+        subscriber = parse_subscriber(value, self.callback_policy)
+        for key, url in subscriber.items():
+            try:
+                resolve_checked(url, self.callback_policy)
+            except HrefRefused as exc:
+                raise ApiError(400, f"'subscriber.{key}': {exc}",
+                               field=f"subscriber.{key}") from None
+        return subscriber
+
     def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync",
-               delivery: dict | None = None) -> JobRecord:
+               delivery: dict | None = None, subscriber: Any = None) -> JobRecord:
+        """`subscriber`: the request's, unchecked (OGC API callbacks)."""
         process = self.catalog.get(identifier)
+        callbacks = self.check_subscriber(subscriber)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
-        return self._queue(identifier, plan, inputs, mode, delivery)
+        return self._queue(identifier, plan, inputs, mode, delivery, callbacks)
 
     def submit_builtin(self, process: BuiltinProcess, inputs: dict, mode: str = "sync",
-                       delivery: dict | None = None) -> JobRecord:
+                       delivery: dict | None = None, subscriber: Any = None) -> JobRecord:
         """A job of a plain-Python process (cloudgeo.wpsnode.builtin), its inputs checked
         against its description first."""
+        callbacks = self.check_subscriber(subscriber)
         plan = {"literals": check_inputs(process, inputs), "references": {},
                 "destinations": {}, "builtin": True}
-        return self._queue(process.id, plan, inputs, mode, delivery)
+        return self._queue(process.id, plan, inputs, mode, delivery, callbacks)
 
     def _queue(self, identifier: str, plan: dict, inputs, mode: str,
-               delivery: dict | None) -> JobRecord:
+               delivery: dict | None, subscriber: dict[str, str]) -> JobRecord:
         self.admit()
         record = JobRecord(jobId=uuid.uuid4().hex, identifier=identifier, mode=mode,
                            status=ACCEPTED, created=time.time(), plan=plan,
                            inputs=inputs or {}, submittedTo=self.settings.node_id,
                            timeLimit=self.settings.job_time_limit, message="queued",
                            queue=self.settings.queue,
-                           owner=CURRENT.get().user, delivery=delivery or {})
+                           owner=CURRENT.get().user, delivery=delivery or {},
+                           subscriber=subscriber)
         # The place is taken atomically (the check in admit() may race another node).
         if not self.quota.take(CURRENT.get().quota_key, record.jobId):
             raise self._over_caller_cap()

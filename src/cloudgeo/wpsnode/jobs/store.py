@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 
+from cloudgeo.wpsnode.jobs.callbacks import CallbackQueue
 from cloudgeo.wpsnode.jobs.joblist import (
     ALL_JOBS,
     DURATIONS,
@@ -98,6 +99,8 @@ class JobStore:
         self.redis = client
         self.result_ttl = result_ttl
         self._set_if_exists = client.register_script(SET_IF_EXISTS)
+        # A callback's marker outlives any record, so a change is announced once.
+        self.callbacks = CallbackQueue(client, UNFINISHED_TTL + result_ttl)
 
     @staticmethod
     def key(job_id: str) -> str:
@@ -147,16 +150,19 @@ class JobStore:
 
     def _transition(self, job_id: str, fields: dict[str, Any], pipe=None):
         """A transaction (not yet sent; `pipe` if given) that writes `fields`, a status
-        among them, with the index moves it makes; None when the record is gone."""
+        among them, with the index moves it makes and the callback it owes the job's
+        subscriber (every status change passes here); None when the record is gone."""
         key = self.key(job_id)
-        identifier, owner, created, started, was, finished = self._fields(
-            job_id, "identifier", "owner", "created", "started", "status", "finished")
+        identifier, owner, created, started, was, finished, subscriber = self._fields(
+            job_id, "identifier", "owner", "created", "started", "status", "finished",
+            "subscriber")
         if identifier is None:
             return None
-        if pipe is None:  # a transaction: the record and its index move as one
+        if pipe is None:  # a transaction: the record, its index and its callback move as one
             pipe = self.redis.pipeline()
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
         status = fields["status"]
+        self.callbacks.add(pipe, job_id, subscriber, status, fields, time.time())
         added, removed = status_moves(identifier, owner, status)
         _index(pipe, job_id, created, added)
         for index in removed:

@@ -124,8 +124,8 @@ def blueprint(service) -> Blueprint:
 
     @api.get("/conformance")
     def conformance():
-        classes = [c for c in shapes.CONFORMANCE
-                   if service.job_list_open() or not c.endswith("/job-list")]
+        classes = shapes.conformance(service.job_list_open(),
+                                     service.settings.callbacks_offered)
         if wants_html():
             return html("conformance.html", classes=classes)
         return jsonify({"conformsTo": classes})
@@ -193,12 +193,14 @@ def blueprint(service) -> Blueprint:
         prefer = request.headers.get("Prefer", "")
         prefer_async = "respond-async" in prefer
         mode = "async" if prefer_async else "sync"
+        subscriber = body.get("subscriber")  # checked by the service, before inputs
         if builtin:
-            record = service.submit_builtin(builtin, inputs, mode, delivery.to_fields())
+            record = service.submit_builtin(builtin, inputs, mode, delivery.to_fields(),
+                                            subscriber)
         else:
             record = service.submit(process_id, shapes.seed_inputs(inputs),
                                     shapes.seed_outputs(body.get("outputs"), process), mode,
-                                    delivery.to_fields())
+                                    delivery.to_fields(), subscriber)
         base = base_url()
         if prefer_async:
             response = jsonify(shapes.status_info(record, base))

@@ -10,6 +10,7 @@ from typing import Any
 
 from cloudgeo.wpsnode.api.ogc.execution import RESPONSES, TRANSMISSION_MODES
 from cloudgeo.wpsnode.api.ogc.shapes import OGC_STATUS
+from cloudgeo.wpsnode.jobs.subscriber import SUBSCRIBER_URIS
 
 JSON = "application/json"
 # The same problem document under either media type, as the client's Accept asks
@@ -68,6 +69,16 @@ EXECUTE_BODY = {"required": True, "content": {JSON: {"schema": {
                         "format": {"type": "object", "properties": {
                             "mediaType": {"type": "string"}}}}}},
         "response": {"type": "string", "enum": list(RESPONSES), "default": "document"},
+        "subscriber": {
+            "type": "object", "description": "callbacks (when the conformance class "
+            "`callback` is declared): the job's status document is POSTed to inProgressUri "
+            "when it starts running and to failedUri if it fails, its results document "
+            "(files by reference) to successUri when it succeeds; at most once each, "
+            "retried with backoff. Hosts on the service's callback allow-list only; "
+            "refused URLs answer 400 naming the field",
+            "properties": {uri: {"type": "string", "format": "uri"}
+                           for uri in SUBSCRIBER_URIS},
+            "additionalProperties": False, "minProperties": 1},
     }}}}}
 
 PREFER = {"name": "Prefer", "in": "header", "required": False,

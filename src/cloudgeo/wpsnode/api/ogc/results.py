@@ -62,11 +62,13 @@ def _inline(store: ObjectStore, part: Part, max_inline: int) -> dict[str, Any]:
     return {"value": base64.b64encode(data).decode(), "encoding": "base64", "mediaType": media}
 
 
-def _document_value(store: ObjectStore, part: Part, max_inline: int) -> Any:
+def _document_value(store: ObjectStore | None, part: Part, max_inline: int) -> Any:
     if not part.is_file:
         return part.value
     if not part.by_value:
         return {"href": part.href, "type": part.media_type}
+    if store is None:
+        raise ValueError(f"output '{part.name}' by value needs the object store")
     return _inline(store, part, max_inline)
 
 
@@ -123,12 +125,18 @@ def raw_response(store: ObjectStore, parts: list[Part]) -> Response:
 
 def results_response(record: JobRecord, delivery: Delivery, store: ObjectStore,
                      max_inline: int) -> Response:
-    chosen = delivered(record.output, delivery)
     if delivery.response == "raw":
-        return raw_response(store, flat(chosen))
+        return raw_response(store, flat(delivered(record.output, delivery)))
+    return jsonify(results_document(record, delivery, store, max_inline))
+
+
+def results_document(record: JobRecord, delivery: Delivery, store: ObjectStore | None,
+                     max_inline: int) -> dict[str, Any]:
+    """The JSON results document: each chosen output by value or by reference. `store`
+    reads files asked for by value (None when none is: every file by reference)."""
     document = {}
-    for name, value in chosen.items():
+    for name, value in delivered(record.output, delivery).items():
         document[name] = ([_document_value(store, p, max_inline) for p in value]
                           if isinstance(value, list)
                           else _document_value(store, value, max_inline))
-    return jsonify(document)
+    return document

@@ -15,7 +15,7 @@ from cloudgeo.wpsnode.jobs.record import JobRecord
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf"
 CONFORMANCE = [f"{CONF}/{c}" for c in ("core", "ogc-process-description", "json", "html",
-                                       "oas30", "job-list", "dismiss")]
+                                       "oas30", "job-list", "callback", "dismiss")]
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
 REL = "http://www.opengis.net/def/rel/ogc/1.0"
 JOB_CONTROL = ["sync-execute", "async-execute", "dismiss"]
@@ -35,6 +35,13 @@ def problem(kind: str, title: str, status: int, detail: str) -> dict[str, Any]:
     """An RFC 7807 problem with an OGC exception type where one is defined."""
     return {"type": f"{EXCEPTIONS}/{kind}" if "/" not in kind else kind, "title": title,
             "status": status, "detail": detail}
+
+
+def conformance(job_list: bool, callbacks: bool) -> list[str]:
+    """The classes this service declares: the job list and callbacks only where they
+    are offered (CLOUDGEO_WPS_JOB_LIST, CLOUDGEO_WPS_CALLBACK_HOSTS)."""
+    return [c for c in CONFORMANCE if (job_list or not c.endswith("/job-list"))
+            and (callbacks or not c.endswith("/callback"))]
 
 
 def landing(base: str, job_list: bool) -> dict[str, Any]:
