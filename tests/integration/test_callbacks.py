@@ -35,13 +35,23 @@ class Subscriber:
     def __init__(self) -> None:
         self.posts: list[tuple[str, str, dict, float]] = []
         self.scripts: dict[str, list[int]] = {}
-        seen, scripts = self.posts, self.scripts
+        self.endless: set[str] = set()  # paths that answer 200 with a body without end
+        seen, scripts, endless = self.posts, self.scripts, self.endless
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 seen.append((self.path, self.headers.get("Content-Type", ""),
                              json.loads(body), time.monotonic()))
+                if self.path in endless:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(10**12))
+                    self.end_headers()
+                    try:
+                        while True:
+                            self.wfile.write(b"x" * 65536)
+                    except OSError:  # the node hung up without reading it
+                        return
                 script = scripts.get(self.path)
                 status = script.pop(0) if script else 200
                 self.send_response(status)
@@ -214,6 +224,32 @@ def test_a_subscriber_failing_twice_gets_it_on_the_third_try(nodes, subscriber):
     assert 0.8 < second - first < 2.5 and 1.8 < third - second < 3.5  # 1 s, then 2 s
     metrics = "".join(requests.get(f"{node.url}/metrics", timeout=10).text for node in nodes)
     assert 'cloudgeo_wps_callbacks_total{outcome="retried",status="successful"}' in metrics
+
+
+def delivered(nodes) -> float:
+    """Successful-job callbacks delivered, over both nodes (prometheus text format)."""
+    total = 0.0
+    for node in nodes:
+        for line in requests.get(f"{node.url}/metrics", timeout=10).text.splitlines():
+            if line.startswith('cloudgeo_wps_callbacks_total{outcome="delivered",'
+                               'status="successful"}'):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_subscribers_endless_answer_is_not_read(nodes, subscriber):
+    subscriber.endless.add("/endless/success")
+    before = delivered(nodes)
+    job_id = execute(nodes[0], "echo", {"inputs": {"stringInput": "Value1"},
+                                        "subscriber": {"successUri":
+                                                       f"{subscriber.url}/endless/success"}})
+    assert wait_job(nodes[0], job_id)["status"] == "successful"
+    subscriber.wait_for("/endless/success")
+    settle()
+    # Delivered on its 200, once: the node hung up rather than read a terabyte.
+    assert len(subscriber.received("/endless/success")) == 1
+    assert delivered(nodes) == before + 1
+    assert requests.get(f"{nodes[0].url}/health", timeout=10).status_code == 200
 
 
 # {hook}: the subscriber's host:port, which the nodes name on their callback allow-list.

@@ -115,9 +115,9 @@ def targets(secret_file: Path, state) -> dict[str, list[bytes]]:
 
 
 def execute(api: str, gateway: str, layer: HostileLayer, link: str) -> requests.Response:
-    """The layer given to a real algorithm on one API. A 503 with Retry-After (the node's
-    only QGIS worker being replaced after its 500 jobs: nothing was done) is sent again
-    after the time it asks for, as a client should."""
+    """The layer given to a real algorithm on one API. A 503 with Retry-After (the node
+    out of rotation for a moment, e.g. its only worker replaced after a QGIS crash:
+    nothing was done) is sent again after the time it asks for, as a client should."""
     for _ in range(5):
         response = _execute_once(api, gateway, layer, link)
         if response.status_code != 503 or "Retry-After" not in response.headers:

@@ -69,11 +69,13 @@ def post_json(url: str, body: bytes, policy: HrefPolicy) -> int | None:
     address = resolve_checked(url, policy)
     try:
         response = pinned_request("POST", url, address, TIMEOUT, body=body, headers={
-            "Content-Type": "application/json", "User-Agent": USER_AGENT},
-            preload_content=True)
+            "Content-Type": "application/json", "User-Agent": USER_AGENT})
     except urllib3.exceptions.HTTPError as exc:
         log.info("callback to %s not delivered: %s", url, type(exc).__name__)
         return None
+    # Only the status counts: the body, which a hostile subscriber could make endless,
+    # is never read; the connection is closed with it.
+    response.close()
     return response.status
 
 
