@@ -117,6 +117,8 @@ def test_async_execution_job_list_results_and_dismiss(wps_node, samples):
     assert r.status_code == 404 and r.json()["type"] == f"{EXC}/result-not-ready"
     r = requests.delete(long_job, timeout=30)
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
+    r = requests.get(f"{long_job}/results", timeout=10)  # no results, ever: not a failure
+    assert r.status_code == 404 and r.json()["type"] == f"{EXC}/no-such-job", r.text
     r = requests.get(f"{api(wps_node)}/jobs", params={"status": "nope"}, timeout=10)
     assert r.status_code == 400
 

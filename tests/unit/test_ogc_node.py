@@ -95,3 +95,24 @@ def test_redirects_keep_the_gateways_prefix(node, path, location):
     landing = node.get("/ogcapi/", headers=GATEWAY).json
     assert {link["href"].split("/ogcapi")[0] for link in landing["links"]} == {
         "http://127.0.0.1:9000/api/wps"}
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("get", "/ogcapi/no/such/thing", 404),  # no route: Flask's own 404
+    ("delete", "/ogcapi/processes", 405),  # a route, not this method
+    ("get", "/ogcapi/jobs/abc", 503),  # no Redis behind this node: the job store is down
+])
+def test_every_error_under_ogcapi_is_a_problem_document(node, method, path, status):
+    answer = getattr(node, method)(path, headers={"Accept": "application/json"})
+    assert answer.status_code == status
+    assert answer.mimetype == "application/json"
+    problem = json.loads(answer.data)
+    assert problem["status"] == status and problem["type"] == "about:blank"
+    assert problem["title"] and problem["detail"], problem
+    if status == 405:
+        assert "GET" in answer.headers["Allow"]
+    if status == 503:
+        assert answer.headers["Retry-After"] == "5"
+    # Outside /ogcapi the node answers in the CloudGeo JSON API's envelope, as before.
+    other = node.get("/no/such/thing")
+    assert other.status_code == 404 and other.json["success"] is False

@@ -27,11 +27,22 @@ def json_error(envelope: FailureEnvelope, status: int, message: str, data: Any =
     return response
 
 
+# (status, message, data, headers) -> the error's response, where a part of a service
+# answers in a shape of its own (the OGC API's RFC 7807 problems)
+ErrorAnswer = Callable[[int, str, Any, "dict[str, str] | None"], Response]
+
+
 def install_error_handlers(app: Flask, envelope: FailureEnvelope,
-                           recycle_after: int = DEFAULT_LIMIT) -> FailureStreak:
-    """Every error, ours or Flask's, answers in the service's envelope; never a stack
-    trace. After `recycle_after` unexpected failures in a row the process asks to be
-    replaced (cloudgeo.common.recycling)."""
+                           recycle_after: int = DEFAULT_LIMIT,
+                           answer: ErrorAnswer | None = None) -> FailureStreak:
+    """Every error, ours or Flask's, answers in the service's envelope (or as `answer`
+    says); never a stack trace. After `recycle_after` unexpected failures in a row the
+    process asks to be replaced (cloudgeo.common.recycling)."""
+    if answer is None:
+        def answer(status: int, message: str, data: Any = None,
+                   headers: dict[str, str] | None = None) -> Response:
+            return json_error(envelope, status, message, data, headers)
+
     streak = FailureStreak(recycle_after)
     app.wsgi_app = counting_escapes(app.wsgi_app, streak)
 
@@ -43,17 +54,20 @@ def install_error_handlers(app: Flask, envelope: FailureEnvelope,
 
     @app.errorhandler(ApiError)
     def on_api_error(exc: ApiError):
-        return json_error(envelope, exc.status, exc.message, error_data(exc), exc.headers)
+        return answer(exc.status, exc.message, error_data(exc), exc.headers)
 
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException):
-        return json_error(envelope, exc.code or 500, exc.description or exc.name)
+        headers = dict(exc.get_headers()) if exc.code == 405 else None  # Allow
+        if headers:
+            headers.pop("Content-Type", None)
+        return answer(exc.code or 500, exc.description or exc.name, None, headers)
 
     @app.errorhandler(Exception)
     def on_unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         streak.failed()
-        return json_error(envelope, 500, f"internal error: {type(exc).__name__}")
+        return answer(500, f"internal error: {type(exc).__name__}", None, None)
 
     return streak
 

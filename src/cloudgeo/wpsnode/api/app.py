@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 from flask import Flask, Response, jsonify, request
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cloudgeo.common.envelope import ApiError, wps_envelope
@@ -40,7 +41,17 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     def failure(message: str, data=None) -> dict:
         return wps_envelope(data, msg=message, success=False)
 
-    install_error_handlers(app, failure, settings.server.recycle_after_errors)
+    def answer(status: int, message: str, data=None, headers=None) -> Response:
+        # Under /ogcapi every error is an RFC 7807 problem, those Flask raises too
+        # (unknown paths, wrong methods, failures outside the OGC handlers).
+        if request.path == "/ogcapi" or request.path.startswith("/ogcapi/"):
+            from cloudgeo.wpsnode.api.ogc.api import problem_response
+
+            title = HTTP_STATUS_CODES.get(status, "Error")
+            return problem_response("about:blank", title, status, message, headers)
+        return json_error(failure, status, message, data, headers)
+
+    install_error_handlers(app, failure, settings.server.recycle_after_errors, answer)
     # The gateway strips its /api/wps and says so in X-Forwarded-Prefix (the last value:
     # the gateway's own). As the script root, every URL Flask makes keeps it: redirects
     # (/ogcapi -> /ogcapi/, merged slashes) as well as the OGC API's links.
@@ -57,8 +68,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     @app.errorhandler(redis.RedisError)
     def on_redis_down(exc: redis.RedisError):
-        return json_error(failure, 503, f"the job store is unreachable: {type(exc).__name__}",
-                          headers={"Retry-After": "5"})
+        return answer(503, f"the job store is unreachable: {type(exc).__name__}", None,
+                      {"Retry-After": "5"})
 
     @app.before_request
     def identify_caller() -> None:

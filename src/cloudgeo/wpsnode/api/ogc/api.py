@@ -15,7 +15,7 @@ from cloudgeo.wpsnode.api.ogc.html import SWAGGER_CSP, form_fields, page, wants_
 from cloudgeo.wpsnode.api.ogc.job_filters import job_query
 from cloudgeo.wpsnode.api.ogc.results import results_response
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
-from cloudgeo.wpsnode.jobs.record import FINISHED, SUCCEEDED
+from cloudgeo.wpsnode.jobs.record import DISMISSED, FINISHED, SUCCEEDED
 
 MAX_LIMIT = 1000
 
@@ -259,6 +259,9 @@ def blueprint(service) -> Blueprint:
         record = service.require(job_id)
         if record.status == SUCCEEDED:
             return results(record)
+        if record.status == DISMISSED:  # there are no results, and never will be
+            return problem_response("no-such-job", "No such job", 404,
+                                    f"job {job_id} was dismissed: it has no results")
         if record.status in FINISHED:
             return problem_response("http://www.opengis.net/def/exceptions/ogcapi-processes-1"
                                     "/1.0/execution-failed", "Job failed", 500,

@@ -33,7 +33,8 @@ def link(href: str, rel: str, title: str = "", media: str = "application/json") 
 
 def problem(kind: str, title: str, status: int, detail: str) -> dict[str, Any]:
     """An RFC 7807 problem with an OGC exception type where one is defined."""
-    return {"type": f"{EXCEPTIONS}/{kind}" if "/" not in kind else kind, "title": title,
+    return {"type": f"{EXCEPTIONS}/{kind}" if "/" not in kind and ":" not in kind else kind,
+            "title": title,
             "status": status, "detail": detail}
 
 
