@@ -43,6 +43,7 @@ SPECS = {
     "single": {"wpsNodes": {"replicas": 1}, "imagePullSecrets": [{"name": "regcred"}]},
     "callbacks": {"wpsNodes": {"callbacks": {"hosts": ["*", "hooks.example.org:8443"]}}},
     "limited": {"wpsNodes": {"maxJobScratchSize": 2 * 1024**3, "sandbox": "best-effort",
+                             "maxJobsPerCaller": 7,
                              "inputFormats": {"include": ["netCDF"]},
                              "resources": {"limits": {"memory": "8Gi"}}},
                 "gateway": {"rateLimit": {"average": 0, "inFlightPerClient": 16},
@@ -365,6 +366,10 @@ def test_node_limits_sandbox_and_scratch_volume_follow_the_spec():
     env = env_of(container)
     assert env["CLOUDGEO_WPS_MAX_JOB_SCRATCH"] == str(2 * 1024**3)
     assert env["CLOUDGEO_WPS_MAX_OUTPUT_SIZE"] == str(2 * 1024**3)  # the default
+    assert env["CLOUDGEO_WPS_MAX_JOBS_PER_CALLER"] == "7"
+    default = env_of(objects()[("Deployment", "geo-wps-node")]["spec"]["template"]["spec"]
+                     ["containers"][0])
+    assert default["CLOUDGEO_WPS_MAX_JOBS_PER_CALLER"] == "100"  # the node's own default
     assert env["CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE"] == "netCDF"
     assert env["CLOUDGEO_WPS_SANDBOX"] == "best-effort"
     # Two QGIS workers, each with a job at its cap plus its cache and profile.

@@ -151,6 +151,9 @@ def wps_nodes_schema() -> dict:
             "The pods' ephemeral-storage limit and emptyDir sizeLimit follow from it.")),
         "maxOutputSize": _int(WpsSettings.max_output_size, 1, doc=(
             "Bytes of each output file; a job with a larger one fails and stores nothing.")),
+        "maxJobsPerCaller": _int(WpsSettings.max_jobs_per_caller, 1, doc=(
+            "Jobs one caller (authenticated user, else client address) may have queued or "
+            "running at once; past it requests get 429 with Retry-After.")),
         "inputFormats": _object({
             "include": _globs("GDAL driver short names accepted as inputs besides the "
                               "reviewed allow-list (README, Security), e.g. netCDF. Each "

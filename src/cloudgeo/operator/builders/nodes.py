@@ -81,6 +81,7 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "CLOUDGEO_WPS_MAX_JOBS_PER_WORKER": str(nodes["maxJobsPerWorker"]),
         "CLOUDGEO_WPS_MAX_JOB_SCRATCH": str(nodes["maxJobScratchSize"]),
         "CLOUDGEO_WPS_MAX_OUTPUT_SIZE": str(nodes["maxOutputSize"]),
+        "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER": str(nodes["maxJobsPerCaller"]),
         "CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE": ",".join(nodes["inputFormats"]["include"]),
         "CLOUDGEO_WPS_SANDBOX": nodes["sandbox"],
         "CLOUDGEO_WPS_CALLBACK_HOSTS": ",".join(nodes["callbacks"]["hosts"]),
