@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test check lint clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ run: install
 
 test: install
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast loop (about a minute): lint, then the unit tests (no cluster, no containers).
+check: install
+	@$(VENV)/bin/ruff check .
+	@$(PY) -m pytest -q tests/unit $(PYTEST_ARGS)
 
 lint: install
 	@$(VENV)/bin/ruff check .

@@ -24,8 +24,8 @@ from pathlib import Path
 import requests
 
 from cloudgeo.client import upload_file
+from cloudgeo.common.managed_processes import free_port
 from cloudgeo.localcluster.cluster import Cluster, ClusterPorts
-from cloudgeo.localcluster.processes import free_port
 from cloudgeo.samples import point_shapefile_zip
 
 MIB = 1024 * 1024

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from cloudgeo.client import upload_file
+from cloudgeo.common.managed_processes import free_port
 from cloudgeo.localcluster import services
-from cloudgeo.localcluster.processes import free_port
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
 from cloudgeo.localcluster.services import ServiceProcess, file_service

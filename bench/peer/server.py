@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from cloudgeo.localcluster.processes import ManagedProcess, free_port, wait_until
+from cloudgeo.common.managed_processes import ManagedProcess, free_port, wait_until
 
 VERSION = "1.10.1"
 CACHE = Path(os.environ.get("CLOUDGEO_BENCH_CACHE",

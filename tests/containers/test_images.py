@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from cloudgeo.client import download, upload_file
-from cloudgeo.localcluster.processes import StartupFailed, free_port
+from cloudgeo.common.managed_processes import StartupFailed, free_port
 from cloudgeo.samples import four_band_geotiff
 from tests.support.docker import DockerEngine, why_no_engine
 from tests.support.wps import raster_array

@@ -32,7 +32,7 @@ import pytest
 import yaml
 from kubernetes import config
 
-from cloudgeo.localcluster.processes import ManagedProcess, free_port, health_is, wait_until
+from cloudgeo.common.managed_processes import ManagedProcess, free_port, health_is, wait_until
 from cloudgeo.operator.builders import ClusterView, build_all
 from tests.support.controlplane.build import ensure_built
 from tests.support.controlplane.crds import crd_file

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cloudgeo.localcluster.processes import free_port
+from cloudgeo.common.managed_processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ["cloudgeo/wps-node:0.1.0", "cloudgeo/file-service:0.1.0", "cloudgeo/gateway:0.1.0",

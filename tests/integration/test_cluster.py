@@ -21,13 +21,13 @@ import requests
 
 from cloudgeo.cli import main as cloudgeo
 from cloudgeo.client import form_length, streamed_form
+from cloudgeo.common.managed_processes import free_port, port_is_free
 from cloudgeo.common.processes import pid_alive
 from cloudgeo.localcluster.cluster import (
     ClusterError,
     ClusterState,
     rotation,
 )
-from cloudgeo.localcluster.processes import free_port, port_is_free
 from cloudgeo.registry.names import FILE_SERVICE
 from tests.support.cluster import start_cluster, upload
 from tests.support.streams import MIB, random_chunks

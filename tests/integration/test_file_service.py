@@ -10,7 +10,7 @@ import re
 import pytest
 import requests
 
-from cloudgeo.localcluster.processes import free_port
+from cloudgeo.common.managed_processes import free_port
 from cloudgeo.localcluster.services import file_service
 from cloudgeo.storage.settings import S3Settings
 

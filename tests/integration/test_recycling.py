@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from cloudgeo.localcluster.processes import free_port
+from cloudgeo.common.managed_processes import free_port
 from tests.support.broken_service import RECYCLE_AFTER
 
 

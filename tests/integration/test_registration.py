@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import redis
 
-from cloudgeo.localcluster.processes import free_port
+from cloudgeo.common.managed_processes import free_port
 from cloudgeo.localcluster.services import file_service
 from cloudgeo.registry.names import FILE_SERVICE
 from cloudgeo.registry.registrar import Registrar, RegistrySettings

@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from cloudgeo.localcluster.processes import ManagedProcess, wait_until
+from cloudgeo.common.managed_processes import ManagedProcess, wait_until
 
 BASE_IMAGE = "debian:bookworm-slim"
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")

@@ -21,16 +21,16 @@ from typing import Any
 
 import requests
 
-from cloudgeo.common.processes import pid_alive
-from cloudgeo.gateway.config import DEFAULT_USER_HEADER, GatewaySettings
-from cloudgeo.gateway.files import traefik_binary, write_config
-from cloudgeo.localcluster.processes import (
+from cloudgeo.common.managed_processes import (
     ManagedProcess,
     free_port,
     port_is_free,
     wait_for_group_exit,
     wait_until,
 )
+from cloudgeo.common.processes import pid_alive
+from cloudgeo.gateway.config import DEFAULT_USER_HEADER, GatewaySettings
+from cloudgeo.gateway.files import traefik_binary, write_config
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
 from cloudgeo.localcluster.services import wps_node_env

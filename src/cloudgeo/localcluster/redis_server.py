@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from cloudgeo.localcluster.processes import ManagedProcess, free_port, wait_until
+from cloudgeo.common.managed_processes import ManagedProcess, free_port, wait_until
 
 
 class RedisServer:

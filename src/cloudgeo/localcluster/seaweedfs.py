@@ -13,7 +13,7 @@ from pathlib import Path
 import urllib3
 from minio import Minio
 
-from cloudgeo.localcluster.processes import ManagedProcess, free_port, wait_until
+from cloudgeo.common.managed_processes import ManagedProcess, free_port, wait_until
 from cloudgeo.storage.settings import S3Settings
 
 ADMIN_GRPC_OFFSET = 10000  # weed's plugin worker dials admin port + 10000 whatever is set

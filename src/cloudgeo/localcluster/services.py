@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from cloudgeo.localcluster.processes import ManagedProcess, free_port, health_is, wait_until
+from cloudgeo.common.managed_processes import ManagedProcess, free_port, health_is, wait_until
 from cloudgeo.storage.settings import S3Settings
 
 

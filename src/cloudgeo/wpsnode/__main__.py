@@ -14,10 +14,10 @@ import sys
 
 import redis
 
+from cloudgeo.common.managed_processes import ManagedProcess
 from cloudgeo.common.metrics import reset_multiprocess_dir
 from cloudgeo.common.secrets import hand_over
 from cloudgeo.common.server import serve
-from cloudgeo.localcluster.processes import ManagedProcess
 from cloudgeo.registry.names import WPS_SERVICE
 from cloudgeo.wpsnode.jobs.keys import starts_key
 from cloudgeo.wpsnode.settings import WpsSettings

@@ -17,7 +17,7 @@ import requests
 import yaml
 from urllib3.exceptions import InsecureRequestWarning
 
-from cloudgeo.localcluster.processes import ManagedProcess, free_port, wait_until
+from cloudgeo.common.managed_processes import ManagedProcess, free_port, wait_until
 from tests.support.controlplane.build import Binaries
 from tests.support.controlplane.pki import Pki, kubeconfig, make_pki
 

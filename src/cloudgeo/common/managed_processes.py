@@ -1,4 +1,5 @@
-"""Starting, watching and stopping the local processes of a cluster or a test run."""
+"""Starting, watching and stopping local processes: a node's own (gunicorn, Celery), a
+local cluster's, a test run's."""
 
 from __future__ import annotations
 
