@@ -74,6 +74,7 @@ def test_sync_execution_returns_results(wps_node, samples):
                                        "DISTANCE": 10}})
     assert r.status_code == 200, r.text
     assert "/ogcapi/jobs/" in r.headers["Location"]
+    assert r.links["monitor"]["url"] == r.headers["Location"]  # the job it made
     result = r.json()["OUTPUT"]
     assert result["type"] == "application/geopackage+sqlite3"
     assert vector_summary(download(result["href"]))[0] == 10
@@ -160,6 +161,7 @@ def test_outputs_by_value_and_by_reference_in_document_and_raw(wps_node, samples
     r = execute(wps_node, "native:buffer", {"inputs": inputs, "response": "raw"})
     assert r.status_code == 204 and not r.content, r.text
     assert vector_summary(download(r.links[RESULTS_REL]["url"]))[0] == 10
+    assert r.links["monitor"]["url"] == r.headers["Location"]
 
 
 def multipart(response: requests.Response) -> dict[str, email.message.Message]:

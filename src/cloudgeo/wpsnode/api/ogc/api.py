@@ -33,6 +33,10 @@ def problem_response(kind: str, title: str, status: int, detail: str,
     return response
 
 
+def monitor_link(job: str) -> str:
+    return f'<{job}>; rel="monitor"; type="application/json"; title="the job\'s status"'
+
+
 def base_url() -> str:
     # Behind the gateway, the script root is the prefix it stripped (X-Forwarded-Prefix,
     # see api/app.py), so links point where redirects do.
@@ -209,13 +213,19 @@ def blueprint(service) -> Blueprint:
             response.headers["Preference-Applied"] = "respond-async"
             return response
         final = service.wait(record)
+        job = f"{base}/jobs/{final.jobId}"
         if final.status != SUCCEEDED:
-            return problem_response(
+            response = problem_response(
                 "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
                 "execution-failed", "Execution failed", 500 if final.failure != "input"
-                else 400, final.message, {"Location": f"{base}/jobs/{final.jobId}"})
+                else 400, final.message, {"Location": job})
+            response.headers.add("Link", monitor_link(job))
+            return response
         response = results(final)
-        response.headers["Location"] = f"{base}/jobs/{final.jobId}"
+        response.headers["Location"] = job
+        # A sync execution made a job too: 1.0 says where to follow it (rel monitor),
+        # beside any Link headers of outputs by reference.
+        response.headers.add("Link", monitor_link(job))
         if "wait" in prefer:
             response.headers["Preference-Applied"] = "wait"
         return response
