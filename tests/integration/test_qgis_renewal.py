@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,27 @@ def test_a_spare_that_dies_is_dropped_and_the_current_process_serves_on(qgis):
     run(qgis, 1)
     qgis.renew()  # and another is started
     assert qgis.spare is not None and qgis.spare.process.pid != spare.pid
+
+
+def test_a_spare_that_cannot_even_start_is_dropped_without_harm(qgis, monkeypatch):
+    run(qgis, 0)
+    first = qgis.pid
+    # A spare whose program exits at once, before it is told anything: the start
+    # message finds the pipe closed (EPIPE).
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    popen = subprocess.Popen
+
+    def exited_at_once(*args, **kwargs):
+        process = popen(*args, **kwargs)
+        process.wait(30)
+        return process
+
+    monkeypatch.setattr(subprocess, "Popen", exited_at_once)
+    qgis.renew()  # does not raise into the job that called it
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    spare = qgis.spare
+    spare.process.wait(30)
+    qgis.renew()  # its silence read: dropped
+    assert qgis.spare is None and qgis.pid == first
+    monkeypatch.undo()
+    run(qgis, 1)  # the current process serves on

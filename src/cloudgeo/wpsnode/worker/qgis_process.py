@@ -139,7 +139,10 @@ class _Executor:
         self.reader = Connection(from_child_r, writable=False)
         self.writer = Connection(to_child_w, readable=False)
         self.spawned = time.monotonic()
-        self.writer.send_bytes(json.dumps({**start, "folder": str(folder)}).encode())
+        # A process that died at once cannot be told: `ready` reports it (EOF), so that
+        # a failed spare is dropped rather than raised out of the job that started it.
+        with contextlib.suppress(OSError):
+            self.writer.send_bytes(json.dumps({**start, "folder": str(folder)}).encode())
 
     def ready(self, timeout: float) -> bool:
         """Whether it said it is ready within `timeout` (False: not yet). Raises
