@@ -13,10 +13,11 @@ for a minute, then 120 ms), and a drift must fall on every target alike. Before 
 a burst of 48 x 4 mixed WPS/JSON/OGC requests is sent the moment `cloudgeo up`
 returns: a node in rotation must be able to execute.
 
-    .venv/bin/python -m bench.load [--rounds 3] [--sequential 20]
+    .venv/bin/python -m bench.load [--rounds 5] [--sequential 20]
 
 The last line: `load: wps p50 X× peer, throughput Y× peer, json p50 Z× floor, lost N`
-(throughput at 12 x 3; lost over every API, workload and round, the burst included).
+(throughput at 12 x 3: the median over rounds of each round's ratio of ours to the peer's,
+the two measured moments apart; lost over every API, workload and round, the burst included).
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def ms(values: list[float], share: float = 0.5) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sequential", type=int, default=20)
     parser.add_argument("--points", type=int, default=1000)
     args = parser.parse_args()
@@ -242,17 +243,23 @@ def report(targets: dict[str, Request], floor: Callable[[], None], args, lost_be
         for problem in problems[:3]:
             print(f"  {name} lost: {problem}")
 
-    def rate(name: str, clients: int, each: int) -> float:
-        return statistics.median(rates[(name, clients, each)])
+    def round_ratios(name: str, clients: int, each: int) -> list[float]:
+        # Paired round by round: a round's drift falls on ours and the peer's alike.
+        return [ours / peer for ours, peer in zip(
+            rates[(name, clients, each)], rates[("peer", clients, each)], strict=True)]
+
+    def to_peer(name: str, clients: int, each: int) -> float:
+        return statistics.median(round_ratios(name, clients, each))
 
     for api in ("wps", "json", "ogc"):
         print(f"{api}: p50 {ms(seq[api]) / ms(seq['peer']):.2f}x peer, "
               f"{ms(seq[api]) / ms(seq['floor']):.2f}x floor; throughput " + ", ".join(
-                  f"{c}x{e} {rate(api, c, e) / rate('peer', c, e):.2f}x peer"
-                  for c, e in WORKLOADS))
+                  f"{c}x{e} {to_peer(api, c, e):.2f}x peer" for c, e in WORKLOADS))
+    print("wps 12x3 throughput to the peer's, round by round: "
+          + ", ".join(f"{r:.2f}" for r in round_ratios("wps", 12, 3)))
     total_lost = lost_before + sum(len(lost[api]) for api in ("wps", "json", "ogc"))
     print(f"load: wps p50 {ms(seq['wps']) / ms(seq['peer']):.2f}× peer, "
-          f"throughput {rate('wps', 12, 3) / rate('peer', 12, 3):.2f}× peer, "
+          f"throughput {to_peer('wps', 12, 3):.2f}× peer, "
           f"json p50 {ms(seq['json']) / ms(seq['floor']):.2f}× floor, lost {total_lost}")
 
 
