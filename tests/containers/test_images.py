@@ -1,6 +1,6 @@
 """The images, built for real with Docker from debian:bookworm-slim (made here with
-debootstrap), then run together on a private container network: Redis and SeaweedFS
-(test-only images, as no registry can be reached), the file service, two WPS nodes and
+debootstrap), then run together on a private container network: Redis (a test-only
+image, as no registry can be reached), SeaweedFS, the file service, two WPS nodes and
 the gateway, with the seed's walkthrough run through the gateway container.
 
 Skipped, with the reason, where there is no Docker engine, debootstrap or root.
@@ -32,8 +32,9 @@ TAG = "0.1.0"
 PRODUCT_IMAGES = {"wps-node": ROOT / "images/wps-node/Dockerfile",
                   "file-service": ROOT / "images/file-service/Dockerfile",
                   "gateway": ROOT / "images/gateway/Dockerfile",
+                  "seaweedfs": ROOT / "images/seaweedfs/Dockerfile",
                   "operator": ROOT / "operator/Dockerfile"}
-TEST_IMAGES = {"test-redis": HERE / "redis", "test-seaweedfs": HERE / "seaweedfs"}
+TEST_IMAGES = {"test-redis": HERE / "redis"}
 
 pytestmark = [
     pytest.mark.skipif(why_no_engine() is not None,
@@ -122,7 +123,8 @@ class ContainerCluster:
                   "CLOUDGEO_PUBLIC_URL": self.gateway_url,
                   "CLOUDGEO_FILE_SERVICE_URL": "http://files:8800"}
         self.run("redis", "test-redis")
-        self.run("s3", "test-seaweedfs")
+        self.run("s3", "seaweedfs", env={"S3_ACCESS_KEY": common["CLOUDGEO_S3_ACCESS_KEY"],
+                                         "S3_SECRET_KEY": common["CLOUDGEO_S3_SECRET_KEY"]})
         self.run("files", "file-service",
                  env={**common, "CLOUDGEO_FILE_ADVERTISE_URL": "http://files:8800"})
         for n in (1, 2):

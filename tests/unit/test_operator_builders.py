@@ -36,6 +36,7 @@ SPECS = {
     "external-s3": {"objectStorage": {"type": "external", "external": {
         "endpoint": "s3.example.org:443", "credentialsSecret": "s3-keys"}}},
     "consul": {"registry": {"type": "consul"}},
+    "seaweedfs": {"objectStorage": {"type": "seaweedfs"}},
     "ingress": {"gateway": {"ingress": {"enabled": True, "host": "wps.example.org",
                                         "className": "nginx", "tlsSecretName": "wps-tls"}}},
     "ephemeral": {"redis": {"persistence": {"enabled": False}},
@@ -193,6 +194,30 @@ def test_external_s3_replaces_minio():
     files = built[("Deployment", "geo-file-service")]["spec"]["template"]["spec"]
     assert env_of(files["containers"][0])["CLOUDGEO_S3_ACCESS_KEY"] == {
         "secretKeyRef": {"name": "s3-keys", "key": "accessKey"}}
+
+
+def test_seaweedfs_replaces_minio_with_the_same_generated_keys():
+    built = objects(SPECS["seaweedfs"])
+    assert not [k for k in built if "minio" in k[1]]
+    weed = built[("StatefulSet", "geo-seaweedfs")]["spec"]
+    (container,) = weed["template"]["spec"]["containers"]
+    assert container["image"].startswith("cloudgeo/seaweedfs:")
+    assert env_of(container) == {
+        "S3_ACCESS_KEY": {"secretKeyRef": {"name": "geo-minio-credentials", "key": "accessKey"}},
+        "S3_SECRET_KEY": {"secretKeyRef": {"name": "geo-minio-credentials", "key": "secretKey"}}}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert weed["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    settings = built[("ConfigMap", "geo-settings")]["data"]
+    assert settings["CLOUDGEO_S3_ENDPOINT"] == "geo-seaweedfs.gis.svc:8333"
+    files = built[("Deployment", "geo-file-service")]["spec"]["template"]["spec"]
+    assert env_of(files["containers"][0])["CLOUDGEO_S3_ACCESS_KEY"] == {
+        "secretKeyRef": {"name": "geo-minio-credentials", "key": "accessKey"}}
+    # Only CloudGeo's pods reach it, on its S3 port; the nodes may reach it.
+    policy = built[("NetworkPolicy", "geo-seaweedfs")]["spec"]
+    assert policy["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8333}]
+    egress = built[("NetworkPolicy", "geo-wps-node")]["spec"]["egress"]
+    assert any(rule.get("ports") == [{"protocol": "TCP", "port": 8333}] for rule in egress)
 
 
 def test_consul_registry_adds_consul_and_points_traefik_and_services_at_it():

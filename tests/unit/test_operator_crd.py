@@ -38,6 +38,9 @@ def test_an_empty_spec_gets_every_default():
         "minio": {"image": spec["objectStorage"]["minio"]["image"],
                   "resources": spec["objectStorage"]["minio"]["resources"],
                   "persistence": {"enabled": True, "size": "10Gi"}},
+        "seaweedfs": {"image": "cloudgeo/seaweedfs:0.1.0",
+                      "resources": spec["objectStorage"]["seaweedfs"]["resources"],
+                      "persistence": {"enabled": True, "size": "10Gi"}},
         "external": {"region": "us-east-1", "secure": True}}
     assert spec["registry"]["type"] == "redis"
     assert spec["gateway"]["ingress"]["enabled"] is False

@@ -28,6 +28,9 @@ class Readiness:
     message: str
 
 
+STORE_NAMES = {"minio": "MinIO", "seaweedfs": "SeaweedFS"}
+
+
 def workload_readiness(obj: dict[str, Any] | None, what: str) -> Readiness:
     """Readiness of a Deployment or StatefulSet from its status."""
     if obj is None:
@@ -55,9 +58,11 @@ def component_readiness(cluster: ClusterView,
 
     result = {"RedisReady": workload_readiness(find("StatefulSet", "redis"), "Redis "
                                                                               "StatefulSet")}
-    if cluster.spec["objectStorage"]["type"] == "minio":
-        result["ObjectStorageReady"] = workload_readiness(find("StatefulSet", "minio"),
-                                                          "MinIO StatefulSet")
+    store = cluster.object_store()
+    if store is not None:
+        component = store[0]
+        result["ObjectStorageReady"] = workload_readiness(
+            find("StatefulSet", component), f"{STORE_NAMES[component]} StatefulSet")
     else:
         endpoint = cluster.spec["objectStorage"]["external"]["endpoint"]
         result["ObjectStorageReady"] = Readiness(

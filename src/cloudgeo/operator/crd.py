@@ -289,6 +289,12 @@ def object_storage_schema() -> dict:
         "resources": _resources({"cpu": "250m", "memory": "512Mi"}, {"memory": "2Gi"}),
         "persistence": _volume("10Gi", "Where MinIO keeps the objects."),
     }, "An in-cluster MinIO StatefulSet (type minio).")
+    seaweedfs = _object({
+        "image": _image("seaweedfs"),
+        "resources": _resources({"cpu": "250m", "memory": "256Mi"}, {"memory": "1Gi"}),
+        "persistence": _volume("10Gi", "Where SeaweedFS keeps the objects."),
+    }, "An in-cluster SeaweedFS StatefulSet (type seaweedfs; Apache-2.0, for those who "
+       "cannot or will not run MinIO's AGPL server).")
     external = _object({
         "endpoint": _str(doc="host:port of the S3 API."),
         "region": _str("us-east-1", "Region the S3 requests are signed for."),
@@ -298,10 +304,11 @@ def object_storage_schema() -> dict:
     }, "An S3 service outside the cluster (type external).")
     return _object({
         "type": _immutable(_str("minio", "Where objects are stored.",
-                                enum=["minio", "external"]), "objectStorage.type"),
+                                enum=["minio", "seaweedfs", "external"]), "objectStorage.type"),
         "bucket": _immutable(_str("cloudgeo", "Bucket of inputs and results (created when "
                                               "missing)."), "objectStorage.bucket"),
         "minio": minio,
+        "seaweedfs": seaweedfs,
         "external": external,
     }, "Object storage for uploads and results.", **{"x-kubernetes-validations": [{
         "rule": "!has(self.type) || self.type != 'external' || (has(self.external.endpoint) && "

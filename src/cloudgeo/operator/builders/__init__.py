@@ -24,7 +24,12 @@ from cloudgeo.operator.builders.nodes import (
     node_service,
 )
 from cloudgeo.operator.builders.settings import settings_config_map
-from cloudgeo.operator.builders.stores import consul_objects, minio_objects, redis_objects
+from cloudgeo.operator.builders.stores import (
+    consul_objects,
+    minio_objects,
+    redis_objects,
+    seaweedfs_objects,
+)
 
 __all__ = ["OPTIONAL_KINDS", "ClusterView", "build_all"]
 
@@ -37,7 +42,8 @@ def build_all(cluster: ClusterView) -> list[dict[str, Any]]:
     """Every object of the cluster, dependencies first (settings, stores, then services)."""
     built = [
         settings_config_map(cluster), gateway_config_map(cluster),
-        *redis_objects(cluster), *minio_objects(cluster), *consul_objects(cluster),
+        *redis_objects(cluster), *minio_objects(cluster), *seaweedfs_objects(cluster),
+        *consul_objects(cluster),
         file_service_deployment(cluster), file_service_service(cluster),
         node_deployment(cluster), node_service(cluster), node_disruption_budget(cluster),
         node_autoscaler(cluster), node_trigger_authentication(cluster),

@@ -15,6 +15,11 @@ MANAGED_BY = "cloudgeo-operator"
 RUN_AS_USER = 10001
 WPS_PORT, FILE_PORT, GATEWAY_PORT, GATEWAY_METRICS_PORT = 8001, 8800, 9000, 9091
 REDIS_PORT, MINIO_PORT, MINIO_CONSOLE_PORT, CONSUL_PORT = 6379, 9000, 9001, 8500
+SEAWEEDFS_PORT = 8333
+# objectStorage.type -> (component, S3 port) of the object stores the operator runs.
+IN_CLUSTER_STORES = {"minio": ("minio", MINIO_PORT),
+                     "seaweedfs": ("seaweedfs", SEAWEEDFS_PORT)}
+
 SETTINGS_CHECKSUM = "cloudgeo.io/settings-checksum"
 
 
@@ -41,6 +46,11 @@ class ClusterView:
     def host(self, component: str) -> str:
         """The in-cluster DNS name of a component's Service."""
         return f"{self.child(component)}.{self.namespace}.svc"
+
+    def object_store(self) -> tuple[str, int] | None:
+        """(component, S3 port) of the object store the operator runs; None for an
+        external S3."""
+        return IN_CLUSTER_STORES.get(self.spec["objectStorage"]["type"])
 
 
 def selector_labels(cluster: ClusterView, component: str) -> dict[str, str]:

@@ -21,7 +21,6 @@ from cloudgeo.operator.builders.common import (
     FILE_PORT,
     GATEWAY_METRICS_PORT,
     GATEWAY_PORT,
-    MINIO_PORT,
     REDIS_PORT,
     WPS_PORT,
     ClusterView,
@@ -77,8 +76,9 @@ def _registry_egress(cluster: ClusterView) -> dict[str, Any]:
 
 def _storage_egress(cluster: ClusterView) -> dict[str, Any]:
     storage = cluster.spec["objectStorage"]
-    if storage["type"] == "minio":
-        return _to(cluster, "minio", MINIO_PORT)
+    store = cluster.object_store()
+    if store is not None:
+        return _to(cluster, *store)
     endpoint = storage["external"]["endpoint"]
     port = int(endpoint.rsplit(":", 1)[1]) if ":" in endpoint else \
         (443 if storage["external"].get("secure", True) else 80)
@@ -110,8 +110,10 @@ def network_policies(cluster: ClusterView) -> list[dict[str, Any]]:
     ours = [_pods(cluster)]
     gateway = [_pods(cluster, "gateway")]
     stores = [_policy(cluster, "redis", [{"from": ours, "ports": _tcp(REDIS_PORT)}])]
-    if cluster.spec["objectStorage"]["type"] == "minio":
-        stores.append(_policy(cluster, "minio", [{"from": ours, "ports": _tcp(MINIO_PORT)}]))
+    store = cluster.object_store()
+    if store is not None:
+        component, port = store
+        stores.append(_policy(cluster, component, [{"from": ours, "ports": _tcp(port)}]))
     if cluster.spec["registry"]["type"] == "consul":
         stores.append(_policy(cluster, "consul", [{"from": ours,
                                                    "ports": _tcp(CONSUL_PORT)}]))

@@ -8,7 +8,6 @@ from typing import Any
 from cloudgeo.operator.builders.common import (
     CONSUL_PORT,
     FILE_PORT,
-    MINIO_PORT,
     REDIS_PORT,
     SETTINGS_CHECKSUM,
     ClusterView,
@@ -63,13 +62,15 @@ def redis_client_env(cluster: ClusterView) -> list[dict[str, Any]]:
 
 def settings_data(cluster: ClusterView) -> dict[str, str]:
     storage = cluster.spec["objectStorage"]
-    if storage["type"] == "external":
+    store = cluster.object_store()
+    if store is None:
         external = storage["external"]
         s3 = {"CLOUDGEO_S3_ENDPOINT": external["endpoint"],
               "CLOUDGEO_S3_SECURE": str(external["secure"]).lower(),
               "CLOUDGEO_S3_REGION": external["region"]}
     else:
-        s3 = {"CLOUDGEO_S3_ENDPOINT": f"{cluster.host('minio')}:{MINIO_PORT}",
+        component, port = store
+        s3 = {"CLOUDGEO_S3_ENDPOINT": f"{cluster.host(component)}:{port}",
               "CLOUDGEO_S3_SECURE": "false", "CLOUDGEO_S3_REGION": "us-east-1"}
     registry = cluster.spec["registry"]["type"]
     data = {
@@ -121,6 +122,6 @@ def minio_credentials(cluster: ClusterView, access_key: str, secret_key: str) ->
 def generated_secrets(cluster: ClusterView, token: Callable[[int], str]) -> list[dict[str, Any]]:
     """The Secrets the operator makes once, with keys from `token(n_bytes)`."""
     made = [redis_credentials(cluster, token(24))]
-    if cluster.spec["objectStorage"]["type"] == "minio":
+    if cluster.object_store() is not None:  # MinIO's or SeaweedFS's keys alike
         made.append(minio_credentials(cluster, token(10), token(20)))
     return made

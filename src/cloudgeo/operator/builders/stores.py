@@ -1,4 +1,5 @@
-"""Stateful parts: Redis, MinIO and Consul, each a one-replica StatefulSet and a Service."""
+"""Stateful parts: Redis, MinIO or SeaweedFS, and Consul, each a one-replica StatefulSet
+and a Service."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from cloudgeo.operator.builders.common import (
     MINIO_CONSOLE_PORT,
     MINIO_PORT,
     REDIS_PORT,
+    SEAWEEDFS_PORT,
     ClusterView,
     container_security,
     field_env,
@@ -29,6 +31,7 @@ from cloudgeo.operator.builders.settings import (
 
 # The upstream images run as these users.
 REDIS_USER, MINIO_USER, CONSUL_USER = 999, 1000, 100
+SEAWEEDFS_USER = 10001  # images/seaweedfs
 
 
 def stateful_set(cluster: ClusterView, component: str, container: dict[str, Any],
@@ -106,6 +109,31 @@ def minio_objects(cluster: ClusterView) -> list[dict[str, Any]]:
             service(cluster, "minio", [{"name": "s3", "port": MINIO_PORT, "targetPort": "s3"},
                                        {"name": "console", "port": MINIO_CONSOLE_PORT,
                                         "targetPort": "console"}])]
+
+
+def seaweedfs_objects(cluster: ClusterView) -> list[dict[str, Any]]:
+    """SeaweedFS's S3 server (`weed mini`: master, volume, filer and S3 in one process),
+    keyed with the same generated credentials as MinIO would be."""
+    storage = cluster.spec["objectStorage"]
+    if storage["type"] != "seaweedfs":
+        return []
+    weed = storage["seaweedfs"]
+    secret = credentials_secret(cluster)
+    container = {
+        "name": "seaweedfs", "image": weed["image"],
+        "env": [secret_env("S3_ACCESS_KEY", secret, ACCESS_KEY),
+                secret_env("S3_SECRET_KEY", secret, SECRET_KEY)],
+        "ports": [{"name": "s3", "containerPort": SEAWEEDFS_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"tcpSocket": {"port": "s3"}, "periodSeconds": 5},
+        "livenessProbe": {"tcpSocket": {"port": "s3"}, "periodSeconds": 20},
+        "resources": weed["resources"], "securityContext": container_security(),
+        "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    return [stateful_set(cluster, "seaweedfs", container, weed["persistence"],
+                         SEAWEEDFS_USER, [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]),
+            service(cluster, "seaweedfs", [{"name": "s3", "port": SEAWEEDFS_PORT,
+                                            "targetPort": "s3"}])]
 
 
 def consul_objects(cluster: ClusterView) -> list[dict[str, Any]]:
