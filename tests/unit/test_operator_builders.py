@@ -261,6 +261,13 @@ def test_ingress_on_and_off():
         "https://wps.example.org"
 
 
+def test_public_url_is_the_base_of_links_whatever_exposes_the_gateway():
+    spec = {"gateway": {"serviceType": "NodePort", "publicURL": "http://gis.example.org:30900/",
+                        "ingress": {"enabled": True, "host": "wps.example.org"}}}
+    settings = objects(spec)[("ConfigMap", "geo-settings")]["data"]
+    assert settings["CLOUDGEO_PUBLIC_URL"] == "http://gis.example.org:30900"
+
+
 def test_volume_claims_follow_persistence_and_the_deletion_policy():
     redis = objects()[("StatefulSet", "geo-redis")]["spec"]
     assert redis["volumeClaimTemplates"][0]["spec"]["resources"]["requests"] == {

@@ -258,6 +258,10 @@ def gateway_schema() -> dict:
         "imagePullPolicy": _pull_policy(),
         "resources": _resources({"cpu": "100m", "memory": "128Mi"}, {"memory": "256Mi"}),
         "serviceType": _str("ClusterIP", "Type of the gateway Service.", enum=SERVICE_TYPES),
+        "publicURL": _str(doc="Where users reach the gateway (a LoadBalancer's or NodePort's "
+                              "address, a proxy's), the base of every link the services "
+                              "answer with; by default the Ingress host, else the gateway "
+                              "Service's cluster DNS name.", pattern="^https?://[^/]+(/.*)?$"),
         "ingress": ingress,
         "authentication": authentication_schema(),
         "rateLimit": _object({

@@ -25,7 +25,10 @@ REDIS_CREDENTIALS, REDIS_PASSWORD = "redis-credentials", "password"
 
 
 def gateway_url(cluster: ClusterView) -> str:
-    """Where users reach the gateway: the Ingress host, else the Service's DNS name."""
+    """Where users reach the gateway: publicURL, else the Ingress host, else the
+    Service's DNS name."""
+    if cluster.spec["gateway"].get("publicURL"):
+        return cluster.spec["gateway"]["publicURL"].rstrip("/")
     ingress = cluster.spec["gateway"]["ingress"]
     if ingress["enabled"]:
         scheme = "https" if ingress.get("tlsSecretName") else "http"
