@@ -28,6 +28,17 @@ def test_static_config_binds_loopback_and_streams():
     assert "consulCatalog" not in config["providers"]
 
 
+def test_the_gateway_drops_idle_upstream_connections_before_the_servers_do():
+    """A server closing a keep-alive connection as the gateway sends a POST on it loses
+    that request (the gateway never sends a POST twice): the gateway must give up an
+    idle connection first."""
+    from cloudgeo.common.server import KEEPALIVE_SECONDS
+
+    config = static_config(GatewaySettings())
+    idle = config["serversTransport"]["forwardingTimeouts"]["idleConnTimeout"]
+    assert idle.endswith("s") and 0 < int(idle[:-1]) <= KEEPALIVE_SECONDS - 2
+
+
 def test_static_config_for_consul():
     config = static_config(GatewaySettings(registry="consul", consul_endpoint="consul:8500"))
     assert config["providers"]["consulCatalog"]["endpoint"]["address"] == "consul:8500"

@@ -17,6 +17,12 @@ from cloudgeo.common.envsettings import env_float, env_int, env_str
 from cloudgeo.common.recycling import DEFAULT_LIMIT
 from cloudgeo.registry.names import HEALTH_PATH
 
+# How long an idle keep-alive connection from the gateway stays open. The gateway drops
+# its idle connections sooner (cloudgeo.gateway.config.UPSTREAM_IDLE_SECONDS): a server
+# that closed one just as the gateway sent a POST on it would lose that request, which
+# the gateway never sends twice.
+KEEPALIVE_SECONDS = 5
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -156,7 +162,7 @@ def serve(app_factory: Callable[[], Any], server: ServerSettings,
         # workers heartbeat from their main loop, so this bounds only hangs.
         "timeout": server.timeout,
         "graceful_timeout": 10,
-        "keepalive": 5,
+        "keepalive": KEEPALIVE_SECONDS,
         "accesslog": None,
         # gunicorn's control socket sits at one path per user: several servers
         # on one machine would fight over it, and nothing of ours uses it.

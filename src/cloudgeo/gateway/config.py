@@ -60,6 +60,13 @@ class GatewaySettings:
     in_flight_per_client: int = 0
 
 
+# Idle connections to a node or the file service are closed after this, before the
+# server's own keep-alive ends (cloudgeo.common.server.KEEPALIVE_SECONDS, 5 s): Traefik
+# kept them 90 s by default, so a POST sent on a connection the server was closing at
+# that moment was lost (Traefik never sends a POST twice; seen in bench.load).
+UPSTREAM_IDLE_SECONDS = 3
+
+
 def provider_suffix(settings: GatewaySettings) -> str:
     return "redis" if settings.registry == "redis" else "consulcatalog"
 
@@ -93,6 +100,8 @@ def static_config(settings: GatewaySettings) -> dict[str, Any]:
             "traefik": {"address": f"{settings.host}:{settings.metrics_port}"},
         },
         "providers": providers,
+        "serversTransport": {"forwardingTimeouts": {
+            "idleConnTimeout": f"{UPSTREAM_IDLE_SECONDS}s"}},
         "api": {"insecure": True, "dashboard": False},
         "metrics": {"prometheus": {"entryPoint": "traefik", "addServicesLabels": True,
                                    "addRoutersLabels": True, "addEntryPointsLabels": True}},
