@@ -325,7 +325,9 @@ def registry_schema() -> dict:
     return _object({
         "type": _str("redis", "How nodes announce themselves to the gateway.",
                      enum=["redis", "consul"]),
-        "consul": _object({"image": _str("hashicorp/consul:1.20", "Consul image.")},
+        "consul": _object({"image": _str(
+            "hashicorp/consul:1.16.1", "Consul image (1.16.1: the last MPL-2.0 release; later "
+            "ones are under the BSL).")},
                           "The in-cluster Consul server (type consul)."),
     }, "Service registry the gateway reads its servers from.")
 
