@@ -64,10 +64,6 @@ class JobRecord:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    @property
-    def finished_ok(self) -> bool:
-        return self.status == SUCCEEDED
-
     def result_block(self) -> dict[str, Any]:
         """The seed's result: completionTime ... output."""
         return {
