@@ -10,6 +10,7 @@ PACKAGES=(
     redis-server                               # job store, queue and local registry
     prometheus                                 # only for the tests that scrape for real
     docker.io debootstrap                      # only for the tests that build the images
+    containerd runc containernetworking-plugins catatonit busybox-static iproute2  # real-node test
     chromium                                   # only for the browser test of the HTML pages
 )
 
@@ -36,6 +37,8 @@ for pkg in "${missing[@]}"; do
         redis-server) services+=(redis-server) ;;
         prometheus) services+=(prometheus) ;;
         docker.io) services+=(docker.socket docker containerd) ;;
+        containerd) services+=(containerd) ;;
+        containernetworking-plugins) services+=(cni-dhcp.socket cni-dhcp) ;;
     esac
 done
 [ ${#services[@]} -eq 0 ] || systemctl disable --now "${services[@]}" >/dev/null 2>&1 || true

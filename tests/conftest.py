@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cloudgeo.client import upload_file
-from cloudgeo.common.managed_processes import free_port
+from cloudgeo.common.managed_processes import StartupFailed, free_port
 from cloudgeo.localcluster import services
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
@@ -25,7 +25,9 @@ from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.storage.settings import S3Settings
 from tests.support import wps as wps_support
+from tests.support.docker import DockerEngine, why_no_engine
 from tests.support.httpserver import Routes, serve
+from tests.support.images import BuiltImages, build_images
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +36,26 @@ def state_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     wps_support.DOWNLOADS[:] = [root / "downloads"]
     yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def built_images(state_root: Path) -> Iterator[BuiltImages]:
+    """CloudGeo's images, built once per session by a Docker engine of the session's own
+    (about 4 minutes here, debootstrap included); fails with the reason where they
+    cannot be built (the container tests skip before asking, the pods test does not)."""
+    reason = why_no_engine()
+    if reason:
+        pytest.fail(f"no container engine: {reason}")
+    docker = DockerEngine(state_root / "docker")
+    try:
+        docker.start()
+        built = build_images(docker)
+        print("image build seconds:", {k: round(v) for k, v in built.seconds.items()})
+        yield built
+    except StartupFailed as exc:  # a kernel or sandbox without what dockerd needs
+        pytest.fail(f"the Docker engine did not start here: {exc}")
+    finally:
+        docker.stop()
 
 
 @pytest.fixture(scope="session")

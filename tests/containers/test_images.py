@@ -14,27 +14,17 @@ import subprocess
 import time
 import uuid
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
 from cloudgeo.client import download, upload_file
-from cloudgeo.common.managed_processes import StartupFailed, free_port
+from cloudgeo.common.managed_processes import free_port
 from cloudgeo.samples import four_band_geotiff
 from tests.support.docker import DockerEngine, why_no_engine
+from tests.support.images import PRODUCT_IMAGES, reference
 from tests.support.wps import raster_array
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).parent / "images"
-TAG = "0.1.0"
-PRODUCT_IMAGES = {"wps-node": ROOT / "images/wps-node/Dockerfile",
-                  "file-service": ROOT / "images/file-service/Dockerfile",
-                  "gateway": ROOT / "images/gateway/Dockerfile",
-                  "seaweedfs": ROOT / "images/seaweedfs/Dockerfile",
-                  "operator": ROOT / "operator/Dockerfile"}
-TEST_IMAGES = {"test-redis": HERE / "redis"}
 
 pytestmark = [
     pytest.mark.skipif(why_no_engine() is not None,
@@ -45,27 +35,10 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def engine(state_root):
-    docker = DockerEngine(state_root / "docker")
-    try:
-        docker.start()
-    except StartupFailed as exc:  # a kernel or sandbox without what dockerd needs
-        docker.stop()
-        pytest.skip(f"the Docker engine did not start here: {exc}")
-    try:
-        docker.make_base_image()
-        timings = {}
-        for name, dockerfile in PRODUCT_IMAGES.items():
-            timings[name] = docker.build(f"cloudgeo/{name}:{TAG}", dockerfile, ROOT)
-        for name, folder in TEST_IMAGES.items():
-            timings[name] = docker.build(f"cloudgeo/{name}:{TAG}", folder / "Dockerfile",
-                                         folder)
-        print("build seconds:", {k: round(v) for k, v in timings.items()})
-        print("image MB:", {name: round(inspect(docker, f"cloudgeo/{name}:{TAG}")["Size"] / 1e6)
-                            for name in PRODUCT_IMAGES})
-        yield docker
-    finally:
-        docker.stop()
+def engine(built_images):
+    print("image MB:", {name: round(inspect(built_images.engine, reference(name))["Size"] / 1e6)
+                        for name in PRODUCT_IMAGES})
+    return built_images.engine
 
 
 def inspect(engine: DockerEngine, image: str) -> dict:
@@ -74,13 +47,13 @@ def inspect(engine: DockerEngine, image: str) -> dict:
 
 @pytest.mark.parametrize("name", PRODUCT_IMAGES)
 def test_images_run_as_a_non_root_user_with_a_health_check(engine, name):
-    config = inspect(engine, f"cloudgeo/{name}:{TAG}")["Config"]
+    config = inspect(engine, reference(name))["Config"]
     assert config["User"] == "10001"
     assert config["Healthcheck"]["Test"][0] == "CMD"
 
 
 def test_operator_image_carries_kopf_and_the_handlers(engine):
-    done = engine.run("run", "--rm", "--network=none", f"cloudgeo/operator:{TAG}", "python",
+    done = engine.run("run", "--rm", "--network=none", reference("operator"), "python",
                       "-c", "import kopf, cloudgeo.operator.handlers as h; print(h.SETTINGS)")
     assert "field_manager='cloudgeo-operator'" in done.stdout
 
@@ -106,7 +79,7 @@ class ContainerCluster:
         options = ["--detach", f"--name={self.name(role)}", f"--network={self.network}",
                    f"--network-alias={role}", *flags,
                    *(f"--env={key}={value}" for key, value in (env or {}).items())]
-        self.engine.run("run", *options, f"cloudgeo/{image}:{TAG}")
+        self.engine.run("run", *options, reference(image))
         self.names.append(self.name(role))
 
     def health(self, role: str) -> str:

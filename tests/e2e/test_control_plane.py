@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,53 +35,19 @@ from cloudgeo.common.managed_processes import ManagedProcess, free_port, health_
 from cloudgeo.operator.builders import ClusterView, build_all
 from tests.support.controlplane.build import ensure_built
 from tests.support.controlplane.crds import crd_file
+from tests.support.controlplane.kube import NAMESPACE, Kube
 from tests.support.controlplane.node_agent import NodeAgent
 from tests.support.controlplane.server import ControlPlane
 from tests.support.waiting import wait_for as wait_until_true
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMESPACE, RELEASE, CLUSTER = "cloudgeo", "cg", "geo"
+RELEASE, CLUSTER = "cg", "geo"
 OPERATOR_SA = f"{RELEASE}-operator"
 RESYNC_SECONDS = 2
 CHART_VALUES = ["cluster.spec.wpsNodes.replicas=2"]
 OWNED = "app.kubernetes.io/instance=geo,app.kubernetes.io/managed-by=cloudgeo-operator"
 CHILD_KINDS = "deployments,statefulsets,services,configmaps,poddisruptionbudgets," \
               "networkpolicies,horizontalpodautoscalers,ingresses"
-
-
-@dataclass
-class Kube:
-    plane: ControlPlane
-    binaries: object
-    folder: Path
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "KUBECONFIG": str(self.plane.admin_kubeconfig),
-                "HELM_CACHE_HOME": str(self.folder / "helm/cache"),
-                "HELM_CONFIG_HOME": str(self.folder / "helm/config"),
-                "HELM_DATA_HOME": str(self.folder / "helm/data")}
-
-    def run(self, tool: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([getattr(self.binaries, tool), *argv], capture_output=True,
-                              text=True, env=self.env(), timeout=300)
-        if check and done.returncode != 0:
-            raise AssertionError(f"{tool} {' '.join(argv)}: {done.stderr or done.stdout}")
-        return done
-
-    def kubectl(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.run("kubectl", *argv, check=check)
-
-    def get(self, kind: str, name: str, namespace: str = NAMESPACE) -> dict | None:
-        done = self.kubectl("-n", namespace, "get", kind, name, "-o", "json", check=False)
-        if done.returncode != 0:
-            if "NotFound" in done.stderr:
-                return None
-            raise AssertionError(done.stderr)
-        return json.loads(done.stdout)
-
-    def items(self, kind: str, namespace: str = NAMESPACE, *selector: str) -> list[dict]:
-        return json.loads(self.kubectl("-n", namespace, "get", kind, *selector,
-                                       "-o", "json").stdout)["items"]
 
 
 @pytest.fixture(scope="module")

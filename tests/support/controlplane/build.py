@@ -24,8 +24,11 @@ BINARIES = {
                      "k8s.io/kubernetes/cmd/kube-controller-manager": "kube-controller-manager",
                      "k8s.io/kubernetes/cmd/kube-scheduler": "kube-scheduler",
                      "k8s.io/kubernetes/cmd/kubectl": "kubectl",
+                     "k8s.io/kubernetes/cmd/kubelet": "kubelet",
+                     "k8s.io/kubernetes/cmd/kube-proxy": "kube-proxy",
                      "go.etcd.io/etcd/server/v3": "etcd"},
     "helm": {"helm.sh/helm/v4/cmd/helm": "helm"},
+    "coredns": {"github.com/coredns/coredns": "coredns"},
 }
 
 
@@ -73,7 +76,8 @@ def cache_key() -> str:
     plane, helm = TOOLS / "controlplane/go.mod", TOOLS / "helm/go.mod"
     return (f"b{BUILD_REVISION}_kubernetes-{pinned_version('k8s.io/kubernetes', plane)}"
             f"_etcd-{pinned_version('go.etcd.io/etcd/server/v3', plane)}"
-            f"_helm-{pinned_version('helm.sh/helm/v4', helm)}")
+            f"_helm-{pinned_version('helm.sh/helm/v4', helm)}"
+            f"_coredns-{pinned_version('github.com/coredns/coredns', TOOLS / 'coredns/go.mod')}")
 
 
 def cache_root() -> Path:

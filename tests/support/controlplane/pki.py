@@ -54,7 +54,8 @@ def _certificate(subject: x509.Name, key, issuer: x509.Name, issuer_key, *, ca: 
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def make_pki(folder: Path) -> Pki:
+def make_pki(folder: Path, serving_ips: tuple[str, ...] = ()) -> Pki:
+    """`serving_ips`: more addresses the API server is reached at (a real node's)."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("cloudgeo-test-ca")
@@ -65,20 +66,34 @@ def make_pki(folder: Path) -> Pki:
         "apiserver": (_name("kube-apiserver"), [ExtendedKeyUsageOID.SERVER_AUTH], [
             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
             x509.IPAddress(ipaddress.ip_address(SERVICE_IP)), x509.DNSName("localhost"),
-            x509.DNSName("kubernetes.default.svc")]),
+            x509.DNSName("kubernetes.default.svc"),
+            *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in serving_ips)]),
         "admin": (_name("admin", "system:masters"), [ExtendedKeyUsageOID.CLIENT_AUTH], None),
     }
     for name, (subject, usages, names) in leaves.items():
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = _certificate(subject, key, ca_name, ca_key, ca=False, usages=usages,
-                            names=names)
-        (folder / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        _write_key(key, folder / f"{name}.key")
+        _leaf(folder, name, subject, usages, names, ca_name, ca_key)
     signer = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(signer, folder / "sa.key")
     (folder / "sa.pub").write_bytes(signer.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return Pki(folder)
+
+
+def _leaf(folder: Path, name: str, subject: x509.Name, usages: list, names: list | None,
+          ca_name: x509.Name, ca_key) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _certificate(subject, key, ca_name, ca_key, ca=False, usages=usages, names=names)
+    (folder / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_key(key, folder / f"{name}.key")
+
+
+def issue_client_certificate(pki: Pki, name: str, user: str, group: str) -> None:
+    """`name`.crt and `name`.key: a client certificate for `user` in `group` (a kubelet's
+    is system:node:<node> in system:nodes, which the Node authorizer expects)."""
+    ca_key = serialization.load_pem_private_key(Path(pki.path("ca.key")).read_bytes(), None)
+    ca = x509.load_pem_x509_certificate(Path(pki.path("ca.crt")).read_bytes())
+    _leaf(pki.folder, name, _name(user, group), [ExtendedKeyUsageOID.CLIENT_AUTH], None,
+          ca.subject, ca_key)
 
 
 def kubeconfig(server: str, ca: str, user: dict[str, str]) -> dict:

@@ -25,8 +25,10 @@ SERVICE_RANGE = "10.96.0.0/16"
 
 
 class ControlPlane:
-    def __init__(self, binaries: Binaries, folder: Path) -> None:
+    def __init__(self, binaries: Binaries, folder: Path,
+                 serving_ips: tuple[str, ...] = ()) -> None:
         self.binaries, self.folder = binaries, folder
+        self.serving_ips = serving_ips  # more addresses clients reach it at (a real node's)
         self.processes: list[ManagedProcess] = []
         self.pki: Pki | None = None
         self.url = ""
@@ -37,7 +39,7 @@ class ControlPlane:
 
     def start(self) -> ControlPlane:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.pki = pki = make_pki(self.folder / "pki")
+        self.pki = pki = make_pki(self.folder / "pki", self.serving_ips)
         taken: set[int] = set()
         etcd_port, peer_port = free_port(taken=taken), free_port(taken=taken)
         api_port = free_port(taken=taken)

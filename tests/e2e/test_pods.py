@@ -1,0 +1,276 @@
+"""CloudGeo's own images as pods on a real kubelet: `helm install` of the chart, the
+operator running as a pod of its image with its ServiceAccount's own token, a
+GeoProcessingCluster made Ready by its pods' real readiness probes, then the seed's
+walkthrough through the gateway Service.
+
+The node is real (tests/support/controlplane/node.py): containerd and runc run the
+containers, the CNI bridge wires the pods, kube-proxy programs the Services, CoreDNS
+answers the cluster's names, all in a network namespace of the fixture's own. The images
+are those the session built (tests/support/images.py), loaded into the node's runtime:
+no registry is reached. Redis runs from a test-only image of Debian's redis-server (the
+chart's default is the upstream image, which cannot be pulled here); object storage is
+the product's SeaweedFS mode (MinIO's server is AGPL-3.0: we neither build nor run it).
+
+Where a piece cannot run on this machine the test fails with the reason; it is never
+skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+import yaml
+
+from cloudgeo.common.managed_processes import free_port
+from tests.support.controlplane.build import ensure_built
+from tests.support.controlplane.kube import NAMESPACE, Kube
+from tests.support.controlplane.node import BUSYBOX_IMAGE, NODE_IP, RealNode
+from tests.support.controlplane.server import ControlPlane
+from tests.support.images import reference
+from tests.support.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+RELEASE, CLUSTER = "cg", "geo"
+IMAGES = ["wps-node", "file-service", "gateway", "seaweedfs", "operator", "test-redis"]
+# The first test pays for the session's image builds (about 6 minutes here) if the
+# container tests did not, then for the node, the import and the cluster's start.
+pytestmark = pytest.mark.timeout(3000)
+
+
+def chart_values(public_url: str) -> dict:
+    """What a user of a small one-node cluster without a registry would set."""
+    return {
+        "operator": {"statusIntervalSeconds": 2},
+        "cluster": {"spec": {
+            "wpsNodes": {"replicas": 2, "qgisWorkers": 1,
+                         "resources": {"requests": {"cpu": "100m", "memory": "512Mi"}}},
+            "fileService": {"resources": {"requests": {"cpu": "50m"}}},
+            "gateway": {"publicURL": public_url,
+                        "resources": {"requests": {"cpu": "50m"}}},
+            "redis": {"image": reference("test-redis"), "persistence": {"enabled": False}},
+            "objectStorage": {"type": "seaweedfs",
+                              "seaweedfs": {"persistence": {"enabled": False}}},
+            "registry": {"type": "redis"},
+        }},
+    }
+
+
+class PodsCluster:
+    def __init__(self, kube: Kube, node: RealNode, port: int) -> None:
+        self.kube, self.node, self.port = kube, node, port
+        self.gateway = f"http://127.0.0.1:{port}"
+
+    def gpc(self) -> dict | None:
+        return self.kube.get("geoprocessingcluster", CLUSTER)
+
+    def condition(self, kind: str) -> dict:
+        for found in ((self.gpc() or {}).get("status") or {}).get("conditions") or []:
+            if found["type"] == kind:
+                return found
+        return {}
+
+    def pods(self, component: str) -> list[dict]:
+        return self.kube.items("pods", NAMESPACE, "-l",
+                               f"app.kubernetes.io/component={component}")
+
+    def diagnosis(self) -> str:
+        pods = self.kube.kubectl("-n", NAMESPACE, "get", "pods", "-o", "wide",
+                                 check=False).stdout
+        events = self.kube.kubectl("-n", NAMESPACE, "get", "events", "--sort-by",
+                                   ".lastTimestamp", check=False).stdout[-4000:]
+        return f"{pods}\n{json.dumps(self.gpc(), indent=1)[-3000:]}\n{events}"
+
+    def node_ids(self, tries: int = 12) -> set[str]:
+        url = f"{self.gateway}/api/wps/processes/native:buffer"
+        return {requests.get(url, timeout=10).headers.get("X-CloudGeo-Node")
+                for _ in range(tries)}
+
+
+@pytest.fixture(scope="module")
+def real_node(tmp_path_factory) -> Iterator[tuple[Kube, RealNode]]:
+    binaries = ensure_built()  # BuildFailed: the test fails with the reason
+    folder = tmp_path_factory.mktemp("pods")
+    plane = ControlPlane(binaries, folder / "plane", serving_ips=(NODE_IP,))
+    node = RealNode(binaries, plane, folder / "node")
+    try:
+        plane.start()
+        started = time.monotonic()
+        node.start()
+        print(f"the real node Ready in {time.monotonic() - started:.0f} s")
+        yield Kube(plane, binaries, folder), node
+    finally:
+        node.stop()
+        plane.stop()
+
+
+@pytest.fixture(scope="module")
+def pods_cluster(real_node, built_images) -> Iterator[PodsCluster]:
+    kube, node = real_node
+    started = time.monotonic()
+    archive = built_images.save(IMAGES, kube.folder / "images.tar")
+    node.import_image(archive)
+    archive.unlink()
+    print(f"images saved and imported into the node's containerd in "
+          f"{time.monotonic() - started:.0f} s")
+    port = free_port()
+    values = kube.folder / "values.yaml"
+    values.write_text(yaml.safe_dump(chart_values(f"http://127.0.0.1:{port}")))
+    started = time.monotonic()
+    kube.run("helm", "install", RELEASE, str(ROOT / "charts/cloudgeo"), "--namespace",
+             NAMESPACE, "--create-namespace", "-f", str(values))
+    cluster = PodsCluster(kube, node, port)
+    try:
+        wait_for(lambda: cluster.condition("Ready").get("status") == "True", 600,
+                 "the GeoProcessingCluster to become Ready", interval=2)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{cluster.diagnosis()}") from None
+    print(f"helm install to Ready in {time.monotonic() - started:.0f} s")
+    service = kube.get("service", f"{CLUSTER}-gateway")
+    node.forward_port(service["spec"]["clusterIP"], 80, local=port)
+    wait_for(lambda: _answers(f"{cluster.gateway}/api/wps/processes"), 120,
+             "the gateway Service to answer", interval=1)
+    yield cluster
+    kube.run("helm", "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait",
+             "--timeout", "300s")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=10).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def busybox_pod(name: str, script: str, labels: dict | None = None,
+                restart: str = "Always") -> dict:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "labels": labels or {}},
+            "spec": {"restartPolicy": restart, "automountServiceAccountToken": False,
+                     "containers": [{"name": name, "image": BUSYBOX_IMAGE,
+                                     "imagePullPolicy": "Never", "args": ["sh", "-c", script],
+                                     "volumeMounts": [{"name": "www", "mountPath": "/www"}]}],
+                     "volumes": [{"name": "www", "emptyDir": {}}]}}
+
+
+def test_the_node_runs_pods_that_reach_services_by_name_and_the_api_server(real_node):
+    """The node itself, before any CloudGeo image: containers run, the CNI wires them,
+    CoreDNS answers a Service's name, kube-proxy forwards its ClusterIP, and the API
+    server is reachable at the `kubernetes` Service."""
+    kube, node = real_node
+    web = busybox_pod("web", "echo hello-from-web > /www/index.html && "
+                             "exec httpd -f -p 8080 -h /www", {"app": "web"})
+    service = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "web", "namespace": "default"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80,
+                                                                "targetPort": 8080}]}}
+    # Debian's static busybox resolves names only with nslookup (its wget crashes
+    # without NSS libraries): HTTP is spoken with nc.
+    request = "(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 2) | nc -w 5"
+    client = busybox_pod("client", "set -e; ip=$(nslookup web.default.svc.cluster.local | "
+                                   "awk '/^Address: /{print $2}' | tail -1); echo web=$ip; "
+                                   f"{request} $ip 80; {request} 10.96.0.1 443",
+                         restart="Never")
+    for manifest in (web, service):
+        kube.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+    wait_for(lambda: (kube.get("pod", "web", "default") or {}).get("status", {}).get(
+        "podIP"), 120, "the web pod's IP", interval=1)
+    kube.kubectl("apply", "-f", "-", input=json.dumps(client))
+    phase = wait_for(lambda: (kube.get("pod", "client", "default") or {}).get(
+        "status", {}).get("phase") in ("Succeeded", "Failed") and kube.get(
+        "pod", "client", "default")["status"]["phase"], 120, "the client pod to end",
+        interval=1)
+    log = node.container_log("default", "client", "client")
+    assert phase == "Succeeded", log
+    assert "hello-from-web" in log  # the Service's ClusterIP, found by its DNS name
+    assert "Client sent an HTTP request to an HTTPS server" in log  # the API server
+    kube.kubectl("delete", "pod,service", "web", "client", "-n", "default", "--wait=false",
+                 check=False)
+
+
+def test_the_operator_runs_as_a_pod_of_its_image(pods_cluster):
+    (operator,) = pods_cluster.pods("operator")
+    assert operator["status"]["phase"] == "Running"
+    (container,) = operator["spec"]["containers"]
+    assert container["image"].startswith("cloudgeo/operator:")
+    assert operator["spec"]["serviceAccountName"] == f"{RELEASE}-operator"
+
+
+def test_every_pod_is_ready_by_its_own_probes(pods_cluster):
+    for component in ("wps-node", "file-service", "gateway", "redis", "seaweedfs"):
+        found = pods_cluster.pods(component)
+        assert found, component
+        for pod in found:
+            statuses = pod["status"]["containerStatuses"]
+            assert all(s["ready"] and "running" in s["state"] for s in statuses), \
+                (component, statuses)
+            # A real kubelet ran the container: it has an ID in the runtime.
+            assert all(s["containerID"].startswith("containerd://") for s in statuses)
+
+
+def test_walkthrough_through_the_gateway_service(pods_cluster, tmp_path):
+    from cloudgeo.localcluster.walkthrough import run as walkthrough
+
+    printed = io.StringIO()
+    started = time.monotonic()
+    with redirect_stdout(printed):
+        walkthrough(pods_cluster.gateway, tmp_path / "walkthrough")
+    text = printed.getvalue()
+    print(f"walkthrough through the Service in {time.monotonic() - started:.1f} s")
+    assert "walkthrough complete" in text, text[-3000:]
+    assert "10 buffered features" in text
+    assert pods_cluster.node_ids() == {p["metadata"]["name"]
+                                       for p in pods_cluster.pods("wps-node")}
+
+
+# A grid of a million squares: long enough to delete its node while it runs.
+GRID = {"TYPE": 2, "EXTENT": "0,10000,0,10000 [EPSG:3857]", "HSPACING": 10, "VSPACING": 10,
+        "CRS": "EPSG:3857"}
+
+
+def job_record(cluster: PodsCluster, redis_port: int, job_id: str) -> dict:
+    secret = cluster.kube.get("secret", f"{CLUSTER}-redis-credentials")
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    raw = redis.Redis(port=redis_port, password=password).hgetall(f"cloudgeo:job:{job_id}")
+    return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+
+def test_a_job_survives_its_node_pod_deleted_by_force(pods_cluster):
+    cluster = pods_cluster
+    service = cluster.kube.get("service", f"{CLUSTER}-redis")
+    redis_port = cluster.node.forward_port(service["spec"]["clusterIP"], 6379)
+    submitted = requests.post(f"{cluster.gateway}/api/wps/jobs", timeout=60, json={
+        "identifier": "native:creategrid", "inputs": GRID, "mode": "async"})
+    assert submitted.status_code == 200, submitted.text
+    job_id = submitted.json()["data"]["JobId"]
+    running_on = wait_for(lambda: job_record(cluster, redis_port, job_id).get("status") ==
+                          "running" and job_record(cluster, redis_port, job_id)["node"],
+                          120, "the job to run", interval=0.5)
+    cluster.kube.kubectl("-n", NAMESPACE, "delete", "pod", running_on, "--grace-period=0",
+                         "--force")
+    final = wait_for(lambda: (lambda r: r if r.get("status") in ("succeeded", "failed")
+                              else None)(job_record(cluster, redis_port, job_id)),
+                     600, "the job to end", interval=1)
+    assert final["status"] == "succeeded", final
+    assert final["node"] != running_on and final["attempts"] == 2
+    wait_for(lambda: len([p for p in cluster.pods("wps-node") if all(
+        s["ready"] for s in p["status"].get("containerStatuses", []))]) == 2, 300,
+        "the Deployment to replace the deleted pod", interval=2)
+
+
+def test_a_third_node_serves_once_the_cluster_is_scaled(pods_cluster):
+    cluster = pods_cluster
+    cluster.kube.kubectl("-n", NAMESPACE, "scale", "geoprocessingcluster", CLUSTER,
+                         "--replicas=3")
+    wait_for(lambda: len(cluster.node_ids(tries=30)) == 3, 600,
+             "three nodes answering through the gateway", interval=3)
+    names = {p["metadata"]["name"] for p in cluster.pods("wps-node")}
+    assert cluster.node_ids(tries=30) <= names
