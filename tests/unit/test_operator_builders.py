@@ -354,6 +354,9 @@ def test_credentials_reach_only_the_pods_that_use_them():
         "geo-wps-node": {"geo-redis-credentials", "geo-minio-credentials"},
         "geo-gateway": {"geo-redis-credentials"}}
     redis = objects()[("StatefulSet", "geo-redis")]["spec"]["template"]["spec"]
+    assert redis["containers"][0]["command"] == ["redis-server"]  # whatever the entrypoint
+    # The gateway sees registrations by keyspace events, also after Redis restarts.
+    assert "--notify-keyspace-events" in redis["containers"][0]["args"]
     assert "--requirepass" in redis["containers"][0]["args"]
     gateway = objects()[("Deployment", "geo-gateway")]["spec"]["template"]["spec"]
     template = yaml.safe_load(objects()[("ConfigMap", "geo-gateway-config")]["data"][

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from cloudgeo.common.server import serve
 from cloudgeo.fileservice.settings import FileServiceSettings
@@ -18,9 +19,16 @@ def main() -> None:
 
         return create_app(settings)
 
-    server = settings.server
-    serve(app_factory, server,
-          registration=(FILE_SERVICE, f"{FILE_SERVICE}-{server.host}-{server.port}"))
+    serve(app_factory, settings.server,
+          registration=(FILE_SERVICE, instance_id(settings.server.url)))
+
+
+def instance_id(advertised_url: str) -> str:
+    """One registry entry per instance, named by where the gateway reaches it: the
+    address it binds (0.0.0.0 in every pod) would make all replicas one entry, each
+    replacing the others' and the last to stop removing it for all."""
+    address = urlsplit(advertised_url)
+    return f"{FILE_SERVICE}-{address.hostname}-{address.port or 80}"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pathlib import Path
 import redis
 
 from cloudgeo.common.managed_processes import ManagedProcess, free_port, wait_until
+from cloudgeo.registry.names import REGISTRY_NOTIFICATIONS
 
 
 class RedisServer:
@@ -25,7 +26,8 @@ class RedisServer:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         argv = [binary, "--bind", "127.0.0.1", "--port", str(self.port),
                 "--dir", str(self.state_dir), "--appendonly", "yes",
-                "--save", "", "--daemonize", "no", "--protected-mode", "yes"]
+                "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+                *REGISTRY_NOTIFICATIONS]
         self.process = ManagedProcess("redis", argv, self.state_dir / "redis.log").start()
         client = redis.Redis.from_url(self.url)
         wait_until(client.ping, timeout, f"Redis on port {self.port}", self.process)

@@ -9,3 +9,10 @@ HEALTH_PATH = "/health"
 UNAVAILABLE_PATH = "/gateway/unavailable"
 NO_SERVER_PATH = "/gateway/no-server"
 GATEWAY_ANSWER_PATHS = (UNAVAILABLE_PATH, NO_SERVER_PATH)
+
+
+# Redis-server arguments of a Redis the gateway reads registrations from: Traefik's Redis
+# provider learns of them by keyspace events. It turns them on when it connects, but a
+# Redis that restarts forgets that, and the gateway then kept its old servers until it
+# restarted too (found by the real pods test).
+REGISTRY_NOTIFICATIONS = ("--notify-keyspace-events", "AKE")

@@ -28,6 +28,7 @@ from cloudgeo.operator.builders.settings import (
     credentials_secret,
     redis_password_env,
 )
+from cloudgeo.registry.names import REGISTRY_NOTIFICATIONS
 
 # The upstream images run as these users.
 REDIS_USER, MINIO_USER, CONSUL_USER = 999, 1000, 100
@@ -67,9 +68,11 @@ def redis_objects(cluster: ClusterView) -> list[dict[str, Any]]:
     redis = cluster.spec["redis"]
     persistent = redis["persistence"]["enabled"]
     args = ["--appendonly", "yes" if persistent else "no", "--save", "",
-            "--requirepass", "$(REDIS_PASSWORD)"]
+            "--requirepass", "$(REDIS_PASSWORD)", *REGISTRY_NOTIFICATIONS]
     container = {
-        "name": "redis", "image": redis["image"], "args": args,
+        # The server named, not left to the image's entrypoint: any Redis image (the
+        # upstream one, a distribution's) starts the same way.
+        "name": "redis", "image": redis["image"], "command": ["redis-server"], "args": args,
         # REDISCLI_AUTH: the readiness probe's redis-cli authenticates with it.
         "env": [redis_password_env(cluster, "REDIS_PASSWORD"),
                 redis_password_env(cluster, "REDISCLI_AUTH")],
