@@ -1,0 +1,185 @@
+"""Models and scripts as processes: the pure rules (catalog/models.py), the folder, the
+live catalogue over a models.json, and Part 2's request bodies (api/ogc/deploy.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from cloudgeo.common.envelope import ApiError
+from cloudgeo.wpsnode.api.ogc.deploy import parse_body
+from cloudgeo.wpsnode.caller import Caller
+from cloudgeo.wpsnode.catalog.describe_models import content_problem
+from cloudgeo.wpsnode.catalog.models import (
+    ModelDefinition,
+    as_process,
+    children_problem,
+    decide,
+    identifier_parts,
+    read_folder,
+)
+from cloudgeo.wpsnode.catalog.policy import PublicationPolicy
+from cloudgeo.wpsnode.catalog.store import Catalog
+from cloudgeo.wpsnode.jobs.models import LiveCatalog, admin_only, models_file
+
+MODEL_XML = '<!DOCTYPE model>\n<Option type="Map"><Option name="model_name" value="m"/></Option>'
+
+
+def process(pid: str, provider: str = "native", inputs=()) -> dict:
+    return {"id": pid, "title": pid, "provider": provider, "providerName": provider,
+            "group": "g", "description": "", "inputs": list(inputs), "destinations": [],
+            "outputs": []}
+
+
+BASE = {p["id"]: p for p in (process("native:buffer"), process("native:dissolve"),
+                             process("gdal:cliprasterbyextent", "gdal"),
+                             process("native:filedownloader"))}
+
+
+def described(*algorithms: str, parameters=()) -> dict:
+    return {**process("m"), "provider": "", "steps": [
+        {"algorithm": a, "parameters": list(parameters)} for a in algorithms]}
+
+
+def test_a_model_calling_only_published_algorithms_is_published():
+    definition = ModelDefinition("model", "bd", MODEL_XML)
+    decision = decide(definition, described("native:buffer", "native:dissolve"), None,
+                      PublicationPolicy(), BASE)
+    assert decision.published
+    published = as_process(definition, described("native:buffer"))
+    assert published["id"] == "model:bd" and published["provider"] == "model"
+    assert "steps" not in published
+
+
+@pytest.mark.parametrize(("algorithms", "named"), [
+    (["native:buffer", "native:executesql"], "native:executesql"),  # withheld or unknown
+    (["model:other"], "model:other"),  # a model nesting another model
+    (["script:tool"], "script:tool"),  # a script
+    (["native:filedownloader"], "native:filedownloader"),  # only through the node's fetcher
+    ([], "no step"),
+])
+def test_a_model_calling_what_is_not_published_is_withheld_naming_it(algorithms, named):
+    decision = decide(ModelDefinition("model", "bad", MODEL_XML), described(*algorithms),
+                      None, PublicationPolicy(), BASE)
+    assert not decision.published and named in decision.reason
+
+
+def test_a_model_setting_a_withheld_parameter_is_withheld():
+    problem = children_problem([{"algorithm": "gdal:cliprasterbyextent",
+                                 "parameters": ["INPUT", "EXTRA"]}], BASE)
+    assert problem and "EXTRA" in problem
+
+
+def test_the_operators_globs_apply_to_models_and_a_deployed_script_is_refused():
+    definition = ModelDefinition("model", "bd", MODEL_XML)
+    policy = PublicationPolicy.from_globs(exclude=["model:*"])
+    assert not decide(definition, described("native:buffer"), None, policy, BASE).published
+    script = ModelDefinition("script", "s", "x = 1", origin="deployed")
+    assert not decide(script, process("s"), None, PublicationPolicy(), BASE).published
+    folder_script = ModelDefinition("script", "s", "x = 1")
+    assert decide(folder_script, process("s"), None, PublicationPolicy(), BASE).published
+    assert not decide(definition, None, "broken", PublicationPolicy(), BASE).published
+
+
+def test_the_folder_gives_models_and_scripts_and_says_what_it_skipped(tmp_path):
+    (tmp_path / "buffer_dissolve.model3").write_text(MODEL_XML)
+    (tmp_path / "tool.py").write_text("x = 1")
+    (tmp_path / ".hidden.model3").write_text(MODEL_XML)
+    (tmp_path / "notes.txt").write_text("ignored")
+    (tmp_path / "bad name.model3").write_text(MODEL_XML)
+    (tmp_path / "huge.model3").write_text("x" * 5000)
+    (tmp_path / "sub.model3").mkdir()
+    found, skipped = read_folder(tmp_path, 4096)
+    assert set(found) == {"model:buffer_dissolve", "script:tool"}
+    assert set(skipped) == {"bad name.model3", "huge.model3"}
+    assert "CLOUDGEO_WPS_MAX_MODEL_SIZE" in skipped["huge.model3"]
+    assert read_folder(None, 4096) == ({}, {})
+
+
+def test_identifiers():
+    assert identifier_parts("model:a_b") == ("model", "a_b")
+    assert identifier_parts("script:x") == ("script", "x")
+    assert identifier_parts("native:buffer") is None
+    assert identifier_parts("model:../x") is None
+
+
+def test_content_is_refused_before_qgis_reads_it():
+    assert content_problem("model", MODEL_XML) is None
+    entity = '<?xml version="1.0"?><!DOCTYPE model [<!ENTITY a "aaaa">]><Option/>'
+    assert "entity" in content_problem("model", entity)
+    assert content_problem("model", '{"not": "xml"}')
+
+
+def write_models(state, entries):
+    path = models_file(state)
+    path.write_text(json.dumps({"models": entries, "skipped": {}}))
+
+
+def stored(name: str, *algorithms: str) -> dict:
+    definition = ModelDefinition("model", name, MODEL_XML + name)
+    return {"kind": "model", "name": name, "content": definition.content,
+            "sha": definition.sha, "description": described(*algorithms), "error": None}
+
+
+def test_the_live_catalogue_follows_models_json(tmp_path):
+    base = Catalog("3.22", dict(BASE))
+    live = LiveCatalog(base, tmp_path, None, PublicationPolicy(), refresh=0)
+    assert live.current().processes.keys() == BASE.keys()
+    write_models(tmp_path, [stored("good", "native:buffer"),
+                            stored("bad", "native:buffer", "native:executesql")])
+    catalog = live.current()
+    assert "model:good" in catalog.processes and "model:bad" not in catalog.processes
+    assert "native:executesql" in catalog.decisions["model:bad"].reason
+    assert live.definition("model:good")["content"].endswith("good")
+    time.sleep(0.01)
+    write_models(tmp_path, [stored("bad", "native:buffer", "native:executesql")])
+    assert "model:good" not in live.current().processes
+    assert live.definition("model:good") is None
+    models_file(tmp_path).unlink()
+    assert live.current().processes.keys() == BASE.keys()
+
+
+def test_only_an_authenticated_administrator_deploys():
+    with pytest.raises(ApiError) as anonymous:
+        admin_only(Caller(None))
+    assert anonymous.value.status == 401
+    with pytest.raises(ApiError) as user:
+        admin_only(Caller("bob"))
+    assert user.value.status == 403
+    admin_only(Caller("root", admin=True))
+
+
+def test_a_deploy_body_is_a_model3_or_a_package_wrapping_one():
+    assert parse_body("application/xml", MODEL_XML.encode()) == (None, MODEL_XML)
+    assert parse_body("", MODEL_XML.encode()) == (None, MODEL_XML)
+    package = {"processDescription": {"id": "model:bd"},
+               "executionUnit": {"value": MODEL_XML, "mediaType": "application/xml"}}
+    assert parse_body("application/ogcapppkg+json", json.dumps(package).encode()) == \
+        ("bd", MODEL_XML)
+    nested = {"processDescription": {"process": {"id": "bd"}},
+              "executionUnit": [{"value": MODEL_XML}]}
+    assert parse_body("application/json", json.dumps(nested).encode()) == ("bd", MODEL_XML)
+
+
+@pytest.mark.parametrize(("media", "body", "status", "field"), [
+    ("application/ogcapppkg+json", {"executionUnit": {"href": "http://x/m.model3"}}, 400,
+     "executionUnit.href"),
+    ("application/ogcapppkg+json", {"processDescription": {"id": "bd"}}, 400,
+     "executionUnit"),
+    ("application/ogcapppkg+json", {"executionUnit": [{"value": "a"}, {"value": "b"}]},
+     400, "executionUnit"),
+    ("application/ogcapppkg+json", {"executionUnit": {"value": 3}}, 400,
+     "executionUnit.value"),
+    ("application/ogcapppkg+json", {"executionUnit": {"value": "x"},
+                                    "processDescription": {"id": 5}}, 400,
+     "processDescription.id"),
+    ("application/ogcapppkg+json", "not json", 400, "body"),
+    ("application/cwl+yaml", "class: Workflow", 415, "Content-Type"),
+])
+def test_bad_deploy_bodies_are_refused_naming_the_field(media, body, status, field):
+    raw = (body if isinstance(body, str) else json.dumps(body)).encode()
+    with pytest.raises(ApiError) as refused:
+        parse_body(media, raw)
+    assert (refused.value.status, refused.value.field) == (status, field)
