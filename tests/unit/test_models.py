@@ -183,3 +183,14 @@ def test_bad_deploy_bodies_are_refused_naming_the_field(media, body, status, fie
     with pytest.raises(ApiError) as refused:
         parse_body(media, raw)
     assert (refused.value.status, refused.value.field) == (status, field)
+
+
+def test_a_models_algorithms_are_read_without_qgis():
+    from cloudgeo.wpsnode.catalog.describe_models import model_algorithms
+
+    xml = ('<!DOCTYPE model>\n<Option type="Map"><Option type="Map" name="children">'
+           '<Option type="Map" name="a"><Option type="QString" name="alg_id" '
+           'value="native:buffer"/></Option><Option type="Map" name="b"><Option '
+           'name="alg_id" type="QString" value="model:other"/></Option></Option></Option>')
+    assert model_algorithms(xml) == ["native:buffer", "model:other"]
+    assert model_algorithms("<Option") is None

@@ -35,6 +35,20 @@ def content_problem(kind: str, content: str) -> str | None:
     return None
 
 
+def model_algorithms(content: str) -> list[str] | None:
+    """The algorithm ids a .model3's steps name (its `alg_id` options), read without
+    QGIS, so a model calling what is not published is refused before QGIS loads it;
+    None when the text is not XML. Call after content_problem (no entities)."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(content)
+    except ElementTree.ParseError:
+        return None
+    return [option.get("value", "") for option in root.iter("Option")
+            if option.get("name") == "alg_id"]
+
+
 def _model(content: str):
     from qgis.core import QgsProcessingModelAlgorithm, QgsXmlUtils
     from qgis.PyQt.QtXml import QDomDocument

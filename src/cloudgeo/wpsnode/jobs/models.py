@@ -31,6 +31,7 @@ from cloudgeo.wpsnode.catalog.models import (
     MODEL,
     ModelDefinition,
     as_process,
+    children_problem,
     decide,
     describe_with_qgis,
     folder_signature,
@@ -290,10 +291,16 @@ class ModelDeployments:
     def _described(self, name: str | None, content: str) -> tuple[ModelDefinition, dict]:
         """The model, described by QGIS and published under the policy, or a 400 naming
         what is wrong (the withheld algorithms it calls)."""
-        from cloudgeo.wpsnode.catalog.describe_models import content_problem
+        from cloudgeo.wpsnode.catalog.describe_models import content_problem, model_algorithms
 
         self._check_size(content)
         problem = content_problem(MODEL, content)
+        algorithms = model_algorithms(content) if problem is None else None
+        if problem is None and algorithms is None:
+            problem = "the model is not well-formed XML"
+        if problem is None:  # refused before QGIS reads it, naming what it calls
+            problem = children_problem([{"algorithm": a} for a in algorithms],
+                                       self.catalogs.base.processes)
         if problem:
             raise DeployRefused(400, problem, "executionUnit")
         probe = ModelDefinition(MODEL, name or "deployed", content, "deployed")
