@@ -194,3 +194,51 @@ def test_a_models_algorithms_are_read_without_qgis():
            'name="alg_id" type="QString" value="model:other"/></Option></Option></Option>')
     assert model_algorithms(xml) == ["native:buffer", "model:other"]
     assert model_algorithms("<Option") is None
+
+
+def test_the_folder_is_described_once_per_change_and_reviewed(tmp_path, monkeypatch):
+    """FolderModels with QGIS's describing replaced by a test double (the integration
+    tests describe with QGIS itself)."""
+    from cloudgeo.wpsnode.jobs import models as live
+
+    calls = []
+
+    def fake_describe(definitions, _state):
+        calls.append(sorted(d.name for d in definitions))
+        steps = {"good": ["native:buffer"], "bad": ["qgis:advancedpythonfieldcalculator"]}
+        return {d.sha: (described(*steps[d.name]), None) for d in definitions}
+
+    monkeypatch.setattr(live, "describe_with_qgis", fake_describe)
+    folder, state = tmp_path / "models", tmp_path / "state"
+    folder.mkdir()
+    state.mkdir()
+    (folder / "good.model3").write_text(MODEL_XML)
+    (folder / "bad.model3").write_text(MODEL_XML + " ")
+    watcher = live.FolderModels(folder, state, 4096, PublicationPolicy(),
+                                Catalog("3.22", dict(BASE)))
+    assert watcher.refresh() and not watcher.refresh()
+    assert calls == [["bad", "good"]]
+    review = live.review_file(state).read_text()
+    assert "model:good\tpublished" in review
+    assert "model:bad\twithheld" in review and "advancedpythonfieldcalculator" in review
+    catalog = LiveCatalog(Catalog("3.22", dict(BASE)), state, None, PublicationPolicy(),
+                          refresh=0).current()
+    assert "model:good" in catalog.processes and "model:bad" not in catalog.processes
+    time.sleep(0.01)
+    (folder / "good.model3").unlink()
+    assert watcher.refresh() and calls == [["bad", "good"]]  # nothing new to describe
+    assert "model:good" not in live.review_file(state).read_text()
+
+
+def test_a_qgis_failure_is_described_again_later(tmp_path, monkeypatch):
+    from cloudgeo.wpsnode.catalog.models import QGIS_FAILED
+    from cloudgeo.wpsnode.jobs import models as live
+
+    monkeypatch.setattr(live, "describe_with_qgis", lambda definitions, _state: {
+        d.sha: (None, f"{QGIS_FAILED}: killed") for d in definitions})
+    (tmp_path / "m.model3").write_text(MODEL_XML)
+    watcher = live.FolderModels(tmp_path, tmp_path, 4096, PublicationPolicy(),
+                                Catalog("3.22", dict(BASE)))
+    assert watcher.refresh()
+    assert watcher.signature is None and watcher.cache == {}
+    assert not watcher.refresh()  # not at once: RETRY_SECONDS later

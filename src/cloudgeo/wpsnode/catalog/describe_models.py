@@ -81,9 +81,8 @@ def _script(name: str, content: str):
     if len(classes) != 1:
         raise ModelError(f"a script must define exactly one QgsProcessingAlgorithm subclass, "
                          f"this one defines {len(classes)}")
-    algorithm = classes[0]().create()
-    if algorithm is None:
-        raise ModelError("the script's createInstance() returned nothing")
+    algorithm = classes[0]()
+    algorithm.initAlgorithm({})  # running it makes its own copy (create())
     return algorithm
 
 

@@ -36,6 +36,7 @@ MODEL, SCRIPT = "model", "script"
 SUFFIXES = {".model3": MODEL, ".py": SCRIPT}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 PROVIDER_NAMES = {MODEL: "QGIS models", SCRIPT: "QGIS scripts"}
+QGIS_FAILED = "QGIS failed to describe it"  # the describing process, not the model
 
 
 @dataclass(frozen=True)
@@ -182,24 +183,29 @@ def describe_with_qgis(definitions: list[ModelDefinition], state_dir: Path,
     """sha -> (QGIS's description, or None and why not), from one short-lived QGIS
     process (catalog/describe_models.py): the HTTP workers never load QGIS."""
     import json
+    import shutil
     import subprocess
     import sys
+    import tempfile
 
     if not definitions:
         return {}
     items = [{"kind": d.kind, "name": d.name, "content": d.content} for d in definitions]
     state_dir.mkdir(parents=True, exist_ok=True)
+    own = Path(tempfile.mkdtemp(prefix="describe-", dir=state_dir))  # one per QGIS
     try:
         done = subprocess.run([sys.executable, "-m", "cloudgeo.wpsnode.catalog.describe_models",
-                               str(state_dir)], input=json.dumps(items), capture_output=True,
+                               str(own)], input=json.dumps(items), capture_output=True,
                               text=True, timeout=timeout, check=False)
         answers = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() \
             else None
     except (subprocess.TimeoutExpired, ValueError) as exc:
         answers, done = None, exc
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
     if not isinstance(answers, list) or len(answers) != len(definitions):
         detail = getattr(done, "stderr", "") or str(done)
-        return {d.sha: (None, f"QGIS failed to describe it: {str(detail)[-300:]}")
+        return {d.sha: (None, f"{QGIS_FAILED}: {str(detail)[-300:]}")
                 for d in definitions}
     return {d.sha: (a.get("description"), a.get("error"))
             for d, a in zip(definitions, answers, strict=True)}

@@ -29,6 +29,7 @@ from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.caller import Caller
 from cloudgeo.wpsnode.catalog.models import (
     MODEL,
+    QGIS_FAILED,
     ModelDefinition,
     as_process,
     children_problem,
@@ -49,6 +50,7 @@ DEPLOYED_KEY = "cloudgeo:models:deployed"
 VERSION_KEY = "cloudgeo:models:version"
 REFRESH_SECONDS = 1.0
 FOLDER_POLL_SECONDS = 1.0
+RETRY_SECONDS = 30.0
 
 
 def models_file(state_dir: Path) -> Path:
@@ -117,6 +119,7 @@ class FolderModels:
         self.folder, self.state_dir, self.max_size = folder, state_dir, max_size
         self.policy, self.base = policy, base
         self.signature: tuple | None = None
+        self.retry_at = 0.0  # after QGIS itself failed to describe
         self.cache: dict[str, tuple[dict | None, str | None]] = {}
         self._load_cache()
 
@@ -130,14 +133,18 @@ class FolderModels:
     def refresh(self) -> bool:
         """Describes and writes the folder's models when it changed; True if it did."""
         signature = folder_signature(self.folder)
-        if signature == self.signature:
+        if signature == self.signature or time.monotonic() < self.retry_at:
             return False
         definitions, skipped = read_folder(self.folder, self.max_size)
         missing = [d for d in definitions.values() if d.sha not in self.cache]
+        failed: list[str] = []  # QGIS itself failed, not the model: described again later
         if missing:
             log.info("describing %d model(s) and script(s) of %s with QGIS", len(missing),
                      self.folder)
-            self.cache.update(describe_with_qgis(missing, self.state_dir / "models-qgis"))
+            described = describe_with_qgis(missing, self.state_dir / "models-qgis")
+            self.cache.update(described)
+            failed = [sha for sha, (_, error) in described.items()
+                      if error and error.startswith(QGIS_FAILED)]
         stored = [entry(d, *self.cache[d.sha]) for d in definitions.values()]
         target = models_file(self.state_dir)
         tmp = target.with_suffix(".tmp")
@@ -154,7 +161,11 @@ class FolderModels:
                 log.info("publishing %s", identifier)
             else:
                 log.warning("withholding %s: %s", identifier, decision.reason)
-        self.signature = signature
+        self.signature = None if failed else signature
+        if failed:
+            self.retry_at = time.monotonic() + RETRY_SECONDS
+            for sha in failed:
+                del self.cache[sha]
         return True
 
     def watch(self, stop: threading.Event, interval: float = FOLDER_POLL_SECONDS) -> None:
