@@ -11,11 +11,11 @@ import pytest
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc.deploy import parse_body
 from cloudgeo.wpsnode.caller import Caller
-from cloudgeo.wpsnode.catalog.describe_models import content_problem
 from cloudgeo.wpsnode.catalog.models import (
     ModelDefinition,
     as_process,
     children_problem,
+    content_problem,
     decide,
     identifier_parts,
     read_folder,
@@ -186,7 +186,7 @@ def test_bad_deploy_bodies_are_refused_naming_the_field(media, body, status, fie
 
 
 def test_a_models_algorithms_are_read_without_qgis():
-    from cloudgeo.wpsnode.catalog.describe_models import model_algorithms
+    from cloudgeo.wpsnode.catalog.models import model_algorithms
 
     xml = ('<!DOCTYPE model>\n<Option type="Map"><Option type="Map" name="children">'
            '<Option type="Map" name="a"><Option type="QString" name="alg_id" '

@@ -15,38 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cloudgeo.wpsnode.catalog.models import MODEL, SCRIPT
+from cloudgeo.wpsnode.catalog.models import MODEL, SCRIPT, content_problem
 
 
 class ModelError(ValueError):
     pass
-
-
-def content_problem(kind: str, content: str) -> str | None:
-    """Refusals made before QGIS sees a model's text (pure)."""
-    if kind == MODEL:
-        head = content.lstrip()[:200]
-        if "<!ENTITY" in content or "<!entity" in content.lower():
-            return "XML entity declarations are not accepted in a model"
-        if not (head.startswith("<!DOCTYPE model>") or head.startswith("<Option")
-                or head.startswith("<?xml")):
-            return ("not a QGIS .model3 document (XML starting with <!DOCTYPE model> and "
-                    "an <Option type=\"Map\"> root)")
-    return None
-
-
-def model_algorithms(content: str) -> list[str] | None:
-    """The algorithm ids a .model3's steps name (its `alg_id` options), read without
-    QGIS, so a model calling what is not published is refused before QGIS loads it;
-    None when the text is not XML. Call after content_problem (no entities)."""
-    from xml.etree import ElementTree
-
-    try:
-        root = ElementTree.fromstring(content)
-    except ElementTree.ParseError:
-        return None
-    return [option.get("value", "") for option in root.iter("Option")
-            if option.get("name") == "alg_id"]
 
 
 def _model(content: str):

@@ -113,6 +113,33 @@ def folder_signature(folder: Path | None) -> tuple:
     return tuple(sorted(signature))
 
 
+def content_problem(kind: str, content: str) -> str | None:
+    """Refusals made before QGIS sees a model's text (pure)."""
+    if kind == MODEL:
+        head = content.lstrip()[:200]
+        if "<!ENTITY" in content or "<!entity" in content.lower():
+            return "XML entity declarations are not accepted in a model"
+        if not (head.startswith("<!DOCTYPE model>") or head.startswith("<Option")
+                or head.startswith("<?xml")):
+            return ("not a QGIS .model3 document (XML starting with <!DOCTYPE model> and "
+                    "an <Option type=\"Map\"> root)")
+    return None
+
+
+def model_algorithms(content: str) -> list[str] | None:
+    """The algorithm ids a .model3's steps name (its `alg_id` options), read without
+    QGIS, so a model calling what is not published is refused before QGIS loads it;
+    None when the text is not XML. Call after content_problem (no entities)."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(content)
+    except ElementTree.ParseError:
+        return None
+    return [option.get("value", "") for option in root.iter("Option")
+            if option.get("name") == "alg_id"]
+
+
 def as_process(definition: ModelDefinition, described: Mapping[str, Any]) -> dict[str, Any]:
     """QGIS's description of a model or script, as a process of this catalogue."""
     kept = {k: v for k, v in described.items() if k != "steps"}
@@ -153,7 +180,12 @@ def decide(definition: ModelDefinition, described: Mapping[str, Any] | None,
            published: Mapping[str, Mapping[str, Any]]) -> Decision:
     """Whether a model or script is published, with the reason when it is not."""
     if described is None:
-        return Decision(False, f"QGIS could not load it: {error or 'no description'}")
+        algorithms = model_algorithms(definition.content) \
+            if definition.kind == MODEL and not content_problem(MODEL, definition.content) \
+            else None
+        problem = children_problem([{"algorithm": a} for a in algorithms],
+                                   published) if algorithms else None
+        return Decision(False, problem or f"QGIS could not load it: {error or 'no description'}")
     process = as_process(definition, described)
     decision = policy.decide(process)
     if not decision.published:

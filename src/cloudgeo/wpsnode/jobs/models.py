@@ -302,7 +302,7 @@ class ModelDeployments:
     def _described(self, name: str | None, content: str) -> tuple[ModelDefinition, dict]:
         """The model, described by QGIS and published under the policy, or a 400 naming
         what is wrong (the withheld algorithms it calls)."""
-        from cloudgeo.wpsnode.catalog.describe_models import content_problem, model_algorithms
+        from cloudgeo.wpsnode.catalog.models import content_problem, model_algorithms
 
         self._check_size(content)
         problem = content_problem(MODEL, content)
