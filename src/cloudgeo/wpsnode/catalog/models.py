@@ -143,6 +143,9 @@ def model_algorithms(content: str) -> list[str] | None:
 def as_process(definition: ModelDefinition, described: Mapping[str, Any]) -> dict[str, Any]:
     """QGIS's description of a model or script, as a process of this catalogue."""
     kept = {k: v for k, v in described.items() if k != "steps"}
+    # A model's help is HTML (QGIS's modeler writes it so): plain text, as elsewhere.
+    kept["description"] = re.sub(r"\s*\n\s*", "\n", re.sub(r"<[^>]*>", "\n", str(
+        described.get("description") or ""))).strip()
     return {**kept, "id": definition.identifier, "provider": definition.kind,
             "providerName": PROVIDER_NAMES[definition.kind],
             "group": described.get("group") or PROVIDER_NAMES[definition.kind],
