@@ -47,7 +47,7 @@ def model_nodes(state_root, file_s3, file_api, redis_server, catalog_path, model
     redis_url = redis_server.url.rsplit("/", 1)[0] + "/5"
     settings = {"allowed_hosts": file_api.url, "user_header": USER_HEADER,
                 "admins": "root", "max_model_size": str(256 * 1024),
-                "queue": "cloudgeo.models-test"}
+                "queue": "cloudgeo.models-test", "qgis_workers": "1"}
     first = start_wps_node(state_root, "models-a", file_s3, redis_url, file_api.url,
                            catalog_path, models_dir=str(models_dir), **settings)
     second = start_wps_node(state_root, "models-b", file_s3, redis_url, file_api.url,
