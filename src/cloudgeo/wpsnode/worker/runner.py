@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -314,6 +315,8 @@ class JobRunner:
 
     @staticmethod
     def _destination(folder: Path, name: str, fmt: str) -> Path:
+        # A model's outputs are named CHILD:OUTPUT, and QGIS reads "a:b" as provider:uri.
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         if fmt == "shp":  # a shapefile's sidecars are gathered in a folder, zipped later
             (folder / name).mkdir(parents=True, exist_ok=True)
             return folder / name / f"{name}.shp"
