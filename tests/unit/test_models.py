@@ -242,3 +242,39 @@ def test_a_qgis_failure_is_described_again_later(tmp_path, monkeypatch):
     assert watcher.refresh()
     assert watcher.signature is None and watcher.cache == {}
     assert not watcher.refresh()  # not at once: RETRY_SECONDS later
+
+
+def test_the_worker_checks_a_jobs_model_again_against_its_own_policy():
+    from types import SimpleNamespace
+
+    from cloudgeo.wpsnode.worker.runner import JobFailed, JobRunner
+
+    worker = SimpleNamespace(catalog=Catalog("3.22", dict(BASE)))
+    good = {"kind": "model", "name": "m", "steps": [{"algorithm": "native:buffer"}],
+            "process": {"id": "model:m"}}
+    assert JobRunner._model_process(worker, "model:m", good) == {"id": "model:m"}
+    withheld = {**good, "steps": [{"algorithm": "qgis:advancedpythonfieldcalculator"}]}
+    with pytest.raises(JobFailed, match="advancedpythonfieldcalculator"):
+        JobRunner._model_process(worker, "model:m", withheld)
+    with pytest.raises(JobFailed, match="does not match"):
+        JobRunner._model_process(worker, "model:other", good)
+
+
+def test_without_authentication_nobody_deploys_and_part_2_is_not_declared(tmp_path):
+    from tests.support.node_app import empty_catalog, node_app
+
+    node = node_app(empty_catalog(tmp_path), tmp_path).test_client()
+    answer = node.post("/ogcapi/processes", data=MODEL_XML,
+                       headers={"Content-Type": "application/xml"})
+    assert answer.status_code == 401 and "administrator" in answer.json["detail"]
+    assert node.delete("/ogcapi/processes/model:x").status_code == 401
+    classes = node.get("/ogcapi/conformance").json["conformsTo"]
+    assert not [c for c in classes if "ogcapi-processes-2" in c]
+    admins = node_app(empty_catalog(tmp_path), tmp_path, user_header="X-User",
+                      admins="root").test_client()
+    classes = admins.get("/ogcapi/conformance", headers={"X-User": "bob"}).json["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-processes-2/1.0/conf/deploy-replace-undeploy" \
+        in classes
+    assert admins.post("/ogcapi/processes", data=MODEL_XML,
+                       headers={"X-User": "bob"}).status_code == 403
+    assert admins.post("/ogcapi/processes", data=MODEL_XML).status_code == 401
