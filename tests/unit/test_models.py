@@ -278,3 +278,21 @@ def test_without_authentication_nobody_deploys_and_part_2_is_not_declared(tmp_pa
     assert admins.post("/ogcapi/processes", data=MODEL_XML,
                        headers={"X-User": "bob"}).status_code == 403
     assert admins.post("/ogcapi/processes", data=MODEL_XML).status_code == 401
+
+
+def test_a_config_map_update_is_seen_through_its_links(tmp_path):
+    """The kubelet updates a mounted ConfigMap by pointing `..data` at a new folder;
+    each key is a link through `..data`."""
+    from cloudgeo.wpsnode.catalog.models import folder_signature
+
+    for version, text in (("..v1", MODEL_XML), ("..v2", MODEL_XML + "<!-- v2 -->")):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "bd.model3").write_text(text)
+    (tmp_path / "..data").symlink_to("..v1")
+    (tmp_path / "bd.model3").symlink_to("..data/bd.model3")
+    before = folder_signature(tmp_path)
+    assert read_folder(tmp_path, 4096)[0]["model:bd"].content == MODEL_XML
+    (tmp_path / "..data_tmp").symlink_to("..v2")
+    (tmp_path / "..data_tmp").replace(tmp_path / "..data")  # the kubelet's atomic swap
+    assert folder_signature(tmp_path) != before
+    assert read_folder(tmp_path, 4096)[0]["model:bd"].content.endswith("v2 -->")
