@@ -43,6 +43,8 @@ SPECS = {
                   "objectStorage": {"minio": {"persistence": {"enabled": False}}}},
     "single": {"wpsNodes": {"replicas": 1}, "imagePullSecrets": [{"name": "regcred"}]},
     "callbacks": {"wpsNodes": {"callbacks": {"hosts": ["*", "hooks.example.org:8443"]}}},
+    "models": {"wpsNodes": {"models": {"configMap": "geo-models", "maxSize": 65536}}},
+    "models-claim": {"wpsNodes": {"models": {"persistentVolumeClaim": "models"}}},
     "limited": {"wpsNodes": {"maxJobScratchSize": 2 * 1024**3, "sandbox": "best-effort",
                              "maxJobsPerCaller": 7,
                              "inputFormats": {"include": ["netCDF"]},
@@ -467,3 +469,25 @@ def test_gateway_limits_and_file_ownership_follow_the_spec():
     default_files = env_of(default[("Deployment", "geo-file-service")]["spec"]["template"]
                            ["spec"]["containers"][0])
     assert "CLOUDGEO_FILE_USER_HEADER" not in default_files
+
+
+def test_models_from_a_config_map_or_a_claim_are_mounted_read_only_in_every_node():
+    def pod(spec=None):
+        return objects(spec)[("Deployment", "geo-wps-node")]["spec"]["template"]["spec"]
+
+    plain = pod()
+    assert env_of(plain["containers"][0])["CLOUDGEO_WPS_MODELS_DIR"] == ""
+    assert env_of(plain["containers"][0])["CLOUDGEO_WPS_MAX_MODEL_SIZE"] == str(1024**2)
+    assert "models" not in {v["name"] for v in plain["volumes"]}
+    for name, source in (("models", {"configMap": {"name": "geo-models"}}),
+                         ("models-claim", {"persistentVolumeClaim": {
+                             "claimName": "models", "readOnly": True}})):
+        spec = pod(SPECS[name])
+        container = spec["containers"][0]
+        volume = next(v for v in spec["volumes"] if v["name"] == "models")
+        assert {k: v for k, v in volume.items() if k != "name"} == source
+        mount = next(m for m in container["volumeMounts"] if m["name"] == "models")
+        assert mount["readOnly"] and "subPath" not in mount  # updates reach the node
+        assert env_of(container)["CLOUDGEO_WPS_MODELS_DIR"] == mount["mountPath"]
+    assert env_of(pod(SPECS["models"])["containers"][0])["CLOUDGEO_WPS_MAX_MODEL_SIZE"] == \
+        "65536"

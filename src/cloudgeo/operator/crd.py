@@ -174,7 +174,24 @@ def wps_nodes_schema() -> dict:
                               "named exactly (no wildcard)."),
             "exclude": _globs("Process ids (globs) never to publish."),
         }, "Which algorithms the nodes publish (the publication policy: README, Security)."),
-        "admins": _globs("Authenticated user ids that see and dismiss every job."),
+        "admins": _globs("Authenticated user ids that see and dismiss every job, and "
+                         "deploy, replace and undeploy models (OGC API - Processes Part 2)."),
+        "models": _object({
+            "configMap": _str(doc=(
+                "A ConfigMap whose keys are QGIS Processing models (NAME.model3, published "
+                "as model:NAME) and Processing scripts (NAME.py, script:NAME), mounted "
+                "read-only in every node; a change is published without a restart (once "
+                "the kubelet has updated the volume). A model is published only if every "
+                "algorithm it calls is.")),
+            "persistentVolumeClaim": _str(doc=(
+                "Instead of a ConfigMap: a claim (ReadOnlyMany, or on one node) holding "
+                "the same files.")),
+            "maxSize": _int(WpsSettings.max_model_size, 1024, doc=(
+                "Bytes of one model or script, from the folder or deployed.")),
+        }, "QGIS models and scripts published as processes (README, Security).",
+            **{"x-kubernetes-validations": [{
+                "rule": "!has(self.configMap) || !has(self.persistentVolumeClaim)",
+                "message": "models: a configMap or a persistentVolumeClaim, not both"}]}),
         "callbacks": _object({
             "hosts": {"type": "array", "items": {"type": "string", "minLength": 1},
                       "default": list(WpsSettings.callback_hosts), "description": (

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import redis
 
@@ -73,6 +74,20 @@ def log_publication(settings: WpsSettings) -> None:
     log.info("%d of %d algorithms published", len(catalog.processes), len(catalog.decisions))
 
 
+def watch_models(settings: WpsSettings) -> threading.Event:
+    """Publishes the operator's models and scripts before the node serves, then follows
+    their folder (a thread of this process; the HTTP workers read what it writes)."""
+    from cloudgeo.wpsnode.jobs.models import FolderModels, models_file
+
+    if settings.models_folder is None:  # none: nothing left of an earlier setting
+        models_file(settings.state_dir).unlink(missing_ok=True)
+        return threading.Event()
+    folder = FolderModels(settings.models_folder, settings.state_dir, settings.max_model_size,
+                          settings.publication_policy(), settings.load_catalog())
+    folder.refresh()
+    return folder.start()
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -83,6 +98,7 @@ def main() -> None:
         shutil.rmtree(settings.state_dir / leftover, ignore_errors=True)
     ensure_catalog(settings)
     log_publication(settings)
+    models = watch_models(settings)
     # The QGIS workers write job metrics into the same directory the HTTP workers
     # expose, so it is prepared before either starts.
     reset_multiprocess_dir(settings.server.metrics_dir)
@@ -106,6 +122,7 @@ def main() -> None:
         serve(app_factory, settings.server, reset_metrics=False,
               registration=(WPS_SERVICE, settings.node_id))
     finally:
+        models.set()
         workers.stop()
 
 

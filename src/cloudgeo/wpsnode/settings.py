@@ -83,11 +83,19 @@ CLOUDGEO_WPS_MAX_JOBS_PER_CALLER (default 100)
 CLOUDGEO_WPS_PROCESSES_INCLUDE / _EXCLUDE (default empty / empty)
     comma-separated globs of process ids to publish / not to publish (catalog/policy.py);
     an include entry that names a withheld algorithm exactly (no wildcard) publishes it
+CLOUDGEO_WPS_MODELS_DIR (default empty: none)
+    a folder of QGIS Processing models (`NAME.model3`, published as `model:NAME`) and
+    Processing scripts (`NAME.py`, `script:NAME`), watched: a change is published
+    without a restart. A model is published only if every algorithm it calls is
+    (catalog/models.py); the outcome is logged and written to <state dir>/models-review.tsv
+CLOUDGEO_WPS_MAX_MODEL_SIZE (default 1048576)
+    bytes of one model or script, from the folder or deployed (OGC API Part 2)
 CLOUDGEO_WPS_USER_HEADER (default empty: no authentication)
     the request header in which the gateway passes the authenticated user id; when set,
     every job records its owner and only its owner (or an admin) sees it
 CLOUDGEO_WPS_ADMINS (default empty)
-    comma-separated user ids that see and dismiss every job
+    comma-separated user ids that see and dismiss every job, and deploy, replace and
+    undeploy models (OGC API – Processes Part 2; only with authentication)
 CLOUDGEO_WPS_JOB_LIST (default owner)
     `owner`: the OGC job list shows the caller's jobs, and is off without authentication;
     `public`: without authentication, it lists every job
@@ -223,6 +231,9 @@ class WpsSettings:
                                         d.max_jobs_per_caller, minimum=1),
             processes_include=env_list(env, "CLOUDGEO_WPS_PROCESSES_INCLUDE"),
             processes_exclude=env_list(env, "CLOUDGEO_WPS_PROCESSES_EXCLUDE"),
+            models_dir=env_str(env, "CLOUDGEO_WPS_MODELS_DIR", ""),
+            max_model_size=env_int(env, "CLOUDGEO_WPS_MAX_MODEL_SIZE", d.max_model_size,
+                                   minimum=1024),
             user_header=env_str(env, "CLOUDGEO_WPS_USER_HEADER", ""),
             admins=frozenset(env_list(env, "CLOUDGEO_WPS_ADMINS")),
             job_list=env_choice(env, "CLOUDGEO_WPS_JOB_LIST", d.job_list,
@@ -235,6 +246,8 @@ class WpsSettings:
     max_jobs_per_caller: int = 100
     processes_include: tuple[str, ...] = ()
     processes_exclude: tuple[str, ...] = ()
+    models_dir: str = ""
+    max_model_size: int = 1024 * 1024
     user_header: str = ""
     admins: frozenset[str] = frozenset()
     job_list: str = "owner"
@@ -257,6 +270,10 @@ class WpsSettings:
     def load_catalog(self) -> Catalog:
         """The catalogue as this node publishes it (its policy applied)."""
         return Catalog.load(self.catalog_path, self.publication_policy())
+
+    @property
+    def models_folder(self) -> Path | None:
+        return Path(self.models_dir).resolve() if self.models_dir else None
 
     @property
     def authenticated(self) -> bool:

@@ -20,6 +20,7 @@ from cloudgeo.operator.builders.settings import service_env, settings_stamp
 
 COMPONENT = "wps-node"
 STATE_DIR = "/var/lib/cloudgeo"
+MODELS_DIR = "/etc/cloudgeo/models"  # spec.wpsNodes.models, read-only
 MIB = 1024 ** 2
 # Besides the jobs' scratch: each worker's input cache (CLOUDGEO_WPS_INPUT_CACHE_BYTES'
 # default) and QGIS profile, the node's metrics and logs.
@@ -82,6 +83,8 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "CLOUDGEO_WPS_MAX_JOB_SCRATCH": str(nodes["maxJobScratchSize"]),
         "CLOUDGEO_WPS_MAX_OUTPUT_SIZE": str(nodes["maxOutputSize"]),
         "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER": str(nodes["maxJobsPerCaller"]),
+        "CLOUDGEO_WPS_MAX_MODEL_SIZE": str(nodes["models"]["maxSize"]),
+        "CLOUDGEO_WPS_MODELS_DIR": MODELS_DIR if models_volume(nodes) else "",
         "CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE": ",".join(nodes["inputFormats"]["include"]),
         "CLOUDGEO_WPS_SANDBOX": nodes["sandbox"],
         "CLOUDGEO_WPS_CALLBACK_HOSTS": ",".join(nodes["callbacks"]["hosts"]),
@@ -103,8 +106,22 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "resources": with_ephemeral_storage(nodes["resources"], pod_scratch_bytes(nodes)),
         "securityContext": container_security(),
         "volumeMounts": [{"name": "state", "mountPath": STATE_DIR},
-                         {"name": "tmp", "mountPath": "/tmp"}],
+                         {"name": "tmp", "mountPath": "/tmp"},
+                         *([{"name": "models", "mountPath": MODELS_DIR, "readOnly": True}]
+                           if models_volume(nodes) else [])],
     }
+
+
+def models_volume(nodes: dict[str, Any]) -> dict[str, Any] | None:
+    """The operator's models and scripts (spec.wpsNodes.models), as a pod volume. A
+    ConfigMap is mounted whole (no subPath), so the kubelet's updates reach the node."""
+    models = nodes.get("models") or {}
+    if models.get("configMap"):
+        return {"name": "models", "configMap": {"name": models["configMap"]}}
+    if models.get("persistentVolumeClaim"):
+        return {"name": "models", "persistentVolumeClaim": {
+            "claimName": models["persistentVolumeClaim"], "readOnly": True}}
+    return None
 
 
 def node_deployment(cluster: ClusterView) -> dict[str, Any]:
@@ -112,7 +129,8 @@ def node_deployment(cluster: ClusterView) -> dict[str, Any]:
     pod = pod_spec(cluster, [node_container(cluster)],
                    volumes=[{"name": "state", "emptyDir": {
                                 "sizeLimit": str(state_volume_bytes(nodes))}},
-                            {"name": "tmp", "emptyDir": {"sizeLimit": str(TMP_VOLUME_BYTES)}}],
+                            {"name": "tmp", "emptyDir": {"sizeLimit": str(TMP_VOLUME_BYTES)}},
+                            *filter(None, [models_volume(nodes)])],
                    # Drain (deregister, finish answering) before the pod goes; queued and
                    # running jobs are acknowledged late, so another node takes them over.
                    grace=60)

@@ -15,6 +15,7 @@ from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.caller import CURRENT, identify
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.keys import node_alive_key
+from cloudgeo.wpsnode.jobs.models import LiveCatalog
 from cloudgeo.wpsnode.jobs.pool import PoolCollector, live_workers
 from cloudgeo.wpsnode.jobs.record import (
     FAILURE_STATUS,
@@ -30,9 +31,11 @@ NODE_HEADER = "X-CloudGeo-Node"
 
 def create_app(settings: WpsSettings | None = None) -> Flask:
     settings = settings or WpsSettings.from_env()
-    catalog = settings.load_catalog()
     client = redis_client(settings.redis_url)
-    service = JobService(settings, catalog, client)
+    # The base catalogue plus models and scripts, refreshed as they change.
+    catalogs = LiveCatalog(settings.load_catalog(), settings.state_dir, client,
+                           settings.publication_policy())
+    service = JobService(settings, catalogs, client)
     app = Flask(__name__)
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body  # larger bodies: 413
@@ -91,13 +94,14 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     @app.get("/processes")
     def processes():
+        catalog = service.catalog
         listed = catalog.summaries()
         return jsonify(wps_envelope({"qgisVersion": catalog.qgis_version,
                                      "count": len(listed), "processes": listed}))
 
     @app.get("/processes/<path:identifier>")
     def describe(identifier: str):
-        return jsonify(wps_envelope(catalog.get(identifier)))
+        return jsonify(wps_envelope(service.catalog.get(identifier)))
 
     @app.post("/jobs")
     def execute():
@@ -159,6 +163,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     @app.route("/wps", methods=["GET", "POST"])
     def wps():
         # PyWPS's Service is a WSGI application; its responses render lazily.
+        wps_service.refresh()  # models and scripts published since the last request
         return Response.from_app(wps_service, request.environ)
 
     @app.get("/wps/status/<job_id>")
@@ -172,7 +177,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         if record is None:
             return NoApplicableCode(f"no job '{job_id}' (unknown, or its results expired)",
                                     locator="jobId", code=404).get_response(request.environ)
-        document = status_document(catalog.get(record.identifier), record,
+        document = status_document(service.job_process(record), record,
                                    f"{wps_url}/status/{job_id}", wps_url)
         return Response(document, mimetype="text/xml")
 
@@ -194,7 +199,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
             consuming = client.exists(node_alive_key(settings.node_id))
         except redis.RedisError as exc:
             return json_error(failure, 503, f"the job store is unreachable: {exc}")
-        data = {"node": settings.node_id, "processes": len(catalog.processes),
+        data = {"node": settings.node_id, "processes": len(service.catalog.processes),
                 "qgisWorkers": len(workers),
                 "busyWorkers": sum(1 for w in workers.values() if w.get("busy"))}
         if not workers:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -279,8 +280,28 @@ def service_class():
 
     class CheckingService(Service):
         def __init__(self, adapter: WpsAdapter) -> None:
-            super().__init__(processes=adapter.processes())
+            catalog = adapter.jobs.catalog
+            super().__init__(processes=adapter.processes(catalog.processes.values()))
             self.adapter = adapter
+            self.seen, self.described = catalog, dict(catalog.processes)
+            self.lock = threading.Lock()
+
+        def refresh(self) -> None:
+            """Follows the catalogue as models and scripts come and go: a new or changed
+            description gets a new PyWPS process; the mapping is swapped whole, never
+            changed under a request reading it."""
+            catalog = self.adapter.jobs.catalog
+            if catalog is self.seen:
+                return
+            with self.lock:
+                if catalog is self.seen:
+                    return
+                changed = [p for pid, p in catalog.processes.items()
+                           if self.described.get(pid) is not p]
+                made = {p.identifier: p for p in self.adapter.processes(changed)}
+                self.processes = OrderedDict(
+                    (pid, made.get(pid) or self.processes[pid]) for pid in catalog.processes)
+                self.seen, self.described = catalog, dict(catalog.processes)
 
         def execute(self, identifier, wps_request, uuid):
             if identifier not in self.processes:
@@ -316,10 +337,10 @@ class WpsAdapter:
         self.retrieve_url = retrieve_url
         self.status_base = status_base.rstrip("/")
 
-    def processes(self) -> list:
+    def processes(self, described) -> list:
         process_class = queued_process_class(self)
         made = []
-        for process in self.jobs.catalog.processes.values():
+        for process in described:
             made.append(process_class(
                 self._handler(process), identifier=process["id"], title=process["title"],
                 abstract=process["description"][:2000], version=process["provider"],

@@ -111,11 +111,12 @@ def describe_algorithm(alg) -> dict[str, Any]:
         else:
             entry["dataType"] = "literal"
         outputs.append(entry)
+    provider = alg.provider()  # None for a model or script built from its source
     return {
         "id": alg.id(),
         "title": alg.displayName(),
-        "provider": alg.provider().id(),
-        "providerName": alg.provider().name(),
+        "provider": provider.id() if provider else "",
+        "providerName": provider.name() if provider else "",
         "group": alg.group(),
         "description": (alg.shortHelpString() or alg.shortDescription() or "").strip(),
         "inputs": [p for p in described if p["dataType"] not in DESTINATION_KINDS],

@@ -20,6 +20,7 @@ from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, href_problem
 from cloudgeo.wpsnode.inputs.pinned import HrefRefused, resolve_checked
 from cloudgeo.wpsnode.inputs.planning import plan_inputs
 from cloudgeo.wpsnode.jobs.joblist import JobQuery
+from cloudgeo.wpsnode.jobs.models import LiveCatalog, job_model
 from cloudgeo.wpsnode.jobs.outputs import remove_outputs
 from cloudgeo.wpsnode.jobs.quota import CallerQuota
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, DISMISSED, FINISHED, RUNNING, JobRecord
@@ -44,9 +45,12 @@ def queue():
 class JobService:
     """Creates, queues and reads jobs; shared by the seed API and the WPS 1.0.0 adapter."""
 
-    def __init__(self, settings: WpsSettings, catalog: Catalog, client: redis.Redis) -> None:
+    def __init__(self, settings: WpsSettings, catalog: Catalog | LiveCatalog,
+                 client: redis.Redis) -> None:
         self.settings = settings
-        self.catalog = catalog
+        # Models and scripts come and go while the node runs (jobs/models.py).
+        self.catalogs = catalog if isinstance(catalog, LiveCatalog) else None
+        self._catalog = catalog
         self.jobs = JobStore(client, settings.result_ttl)
         self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
         self.callback_policy = HrefPolicy.from_urls(settings.callback_hosts)
@@ -55,6 +59,11 @@ class JobService:
                                  settings.queue)
         self.quota = CallerQuota(client, settings.max_jobs_per_caller,
                                  settings.result_ttl + settings.job_time_limit)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The published processes as they are now (models and scripts included)."""
+        return self.catalogs.current() if self.catalogs is not None else self._catalog
 
     @staticmethod
     def _enqueue(record: JobRecord) -> None:
@@ -111,6 +120,9 @@ class JobService:
         process = self.catalog.get(identifier)
         callbacks = self.check_subscriber(subscriber)
         plan = plan_inputs(process, inputs, outputs, self.check_href)
+        stored = self.catalogs.definition(identifier) if self.catalogs is not None else None
+        if stored is not None:  # the job carries the model it was checked against
+            plan["model"] = {**job_model(stored), "process": process}
         return self._queue(identifier, plan, inputs, mode, delivery, callbacks)
 
     def submit_builtin(self, process: BuiltinProcess, inputs: dict, mode: str = "sync",
@@ -138,6 +150,14 @@ class JobService:
         self.jobs.create(record)
         self._enqueue(record)
         return record
+
+    def job_process(self, record: JobRecord) -> dict[str, Any]:
+        """The description a job ran under (a model's as it was, even once replaced or
+        undeployed)."""
+        model = (record.plan or {}).get("model")
+        if model and "process" in model:
+            return model["process"]
+        return self.catalog.get(record.identifier)
 
     def visible(self, job_id: str) -> JobRecord | None:
         """The job's record if the caller may see it: another caller's job is unknown."""

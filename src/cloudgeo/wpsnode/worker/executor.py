@@ -89,6 +89,7 @@ class QgisExecutor:
             self.channel.send(self.run(job))
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        from cloudgeo.wpsnode.catalog.describe_models import ModelError
         from cloudgeo.wpsnode.errors import InputError
 
         # Layers whose cached files the worker dropped are released before anything else.
@@ -100,9 +101,21 @@ class QgisExecutor:
                 opened = [self._layer(name, layer) for layer in layers["items"]]
                 params[name] = opened if layers["multiple"] else opened[0]
             params.update(job["destinations"])
-            return self._process(job["identifier"], params)
+            algorithm = job["identifier"]
+            if job.get("model"):  # a model or script, built from the source the job carries
+                algorithm = self._built(job["model"])
+            return self._process(algorithm, params)
         except InputError as exc:
             return {"error": "input", "field": exc.name, "message": exc.detail}
+        except ModelError as exc:
+            return {"error": "execution", "message": str(exc)}
+
+    def _built(self, model: dict[str, Any]):
+        """The QGIS algorithm of a model or script (built from its text: no file is read,
+        so the confinement stays as it is)."""
+        from cloudgeo.wpsnode.catalog.describe_models import build_algorithm
+
+        return build_algorithm(model["kind"], model["name"], model["content"])
 
     def _layer(self, name: str, layer: dict[str, Any]) -> Any:
         from cloudgeo.wpsnode.inputs.layer_formats import open_layer
@@ -116,7 +129,8 @@ class QgisExecutor:
             self.opened[token] = opened
         return opened
 
-    def _process(self, identifier: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _process(self, identifier, params: dict[str, Any]) -> dict[str, Any]:
+        """`identifier`: an algorithm's id, or a model's or script's algorithm object."""
         import processing
         from qgis.core import QgsProcessingContext, QgsProcessingException
 

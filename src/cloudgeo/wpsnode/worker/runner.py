@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -25,6 +26,7 @@ from cloudgeo.fileservice.names import content_type_for, new_id
 from cloudgeo.storage.files import stored_file_metadata
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
+from cloudgeo.wpsnode.catalog.models import MODEL, children_problem, identifier_parts
 from cloudgeo.wpsnode.catalog.policy import GUARDED_URL_PARAMETERS
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs.cache import InputCache
@@ -183,7 +185,11 @@ class JobRunner:
                 raise JobFailed("execution", f"the builtin process {identifier} is not "
                                              f"enabled on node {self.settings.node_id}")
             return builtin.run(plan["literals"])
-        process = self.catalog.get(identifier)  # published ones only: the policy holds here too
+        model = plan.get("model")
+        if model is not None:
+            process = self._model_process(identifier, model)
+        else:
+            process = self.catalog.get(identifier)  # published ones only: the policy holds here too
         problem = expression_problem(plan["literals"])
         if problem:
             raise InputError(*problem)
@@ -201,7 +207,9 @@ class JobRunner:
         answer = self._run_in_qgis(job_id, {
             "identifier": identifier, "literals": plan["literals"], "layers": layers,
             "destinations": {name: str(path) for name, path in destinations.items()},
-            "cached": [entry.layer["cache"] for entry in self.inputs.entries.values()]})
+            "cached": [entry.layer["cache"] for entry in self.inputs.entries.values()],
+            **({"model": {k: model[k] for k in ("kind", "name", "content")}}
+               if model is not None else {})})
         if answer.get("error") == "input":
             raise InputError(str(answer["field"]), str(answer["message"]))
         if "results" not in answer:
@@ -213,6 +221,18 @@ class JobRunner:
                                          f"{', '.join(missing)} ({detail})")
         return self._publish(process, answer["results"], destinations, plan, identifier,
                              owner)
+
+    def _model_process(self, identifier: str, model: dict) -> dict:
+        """The description of the model or script a job carries, checked again against
+        this worker's policy: a model calls only algorithms published here."""
+        parts = identifier_parts(identifier)
+        if parts != (model.get("kind"), model.get("name")):
+            raise JobFailed("execution", f"the job's model does not match {identifier}")
+        if model["kind"] == MODEL:
+            problem = children_problem(model.get("steps", []), self.catalog.processes)
+            if problem:
+                raise JobFailed("execution", f"{identifier} is not published here: {problem}")
+        return model["process"]
 
     def _run_in_qgis(self, job_id: str, job: dict[str, Any]) -> dict[str, Any]:
         cap = self.settings.max_job_scratch
@@ -295,6 +315,8 @@ class JobRunner:
 
     @staticmethod
     def _destination(folder: Path, name: str, fmt: str) -> Path:
+        # A model's outputs are named CHILD:OUTPUT, and QGIS reads "a:b" as provider:uri.
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         if fmt == "shp":  # a shapefile's sidecars are gathered in a folder, zipped later
             (folder / name).mkdir(parents=True, exist_ok=True)
             return folder / name / f"{name}.shp"

@@ -9,12 +9,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.common.problems import problem_media_type
-from cloudgeo.wpsnode.api.ogc import shapes
+from cloudgeo.wpsnode.api.ogc import deploy, shapes
 from cloudgeo.wpsnode.api.ogc.execution import Delivery, parse_delivery
 from cloudgeo.wpsnode.api.ogc.html import SWAGGER_CSP, form_fields, page, wants_html
 from cloudgeo.wpsnode.api.ogc.job_filters import job_query
 from cloudgeo.wpsnode.api.ogc.results import results_response
+from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
+from cloudgeo.wpsnode.jobs.models import DeployRefused, ModelDeployments, admin_only
 from cloudgeo.wpsnode.jobs.record import DISMISSED, FINISHED, SUCCEEDED
 
 MAX_LIMIT = 1000
@@ -77,7 +79,17 @@ def blueprint(service) -> Blueprint:
     # Plain-Python processes (cloudgeo.wpsnode.builtin): published here only.
     builtins = service.settings.builtins()
     builtin_entries = {pid: builtin.catalog_entry() for pid, builtin in builtins.items()}
-    listed = [*service.catalog.processes.values(), *builtin_entries.values()]
+
+    # Part 2 is offered where administrators are known (authentication on).
+    deployments = ModelDeployments(service.catalogs, service.settings.max_model_size,
+                                   service.settings.state_dir) \
+        if service.catalogs is not None and service.catalogs.deployed is not None else None
+    deployments_offered = bool(deployments and service.settings.authenticated
+                               and service.settings.admins)
+
+    def listed() -> list[dict]:
+        # Models and scripts come and go while the node runs: read at each request.
+        return [*service.catalog.processes.values(), *builtin_entries.values()]
 
     def lookup(process_id: str) -> dict:
         """A published process as the catalogue describes it (a builtin's entry too)."""
@@ -112,6 +124,9 @@ def blueprint(service) -> Blueprint:
     def invalid(exc: ApiError):
         kind = {404: "no-such-job"}.get(exc.status, "http://www.opengis.net/def/exceptions/"
                                                     "ogcapi-processes-1/1.0/invalid-parameter")
+        if isinstance(exc, DeployRefused) and exc.kind:  # Part 2's types (404: Part 1's)
+            kind = exc.kind if exc.kind == "no-such-process" else \
+                f"{deploy.EXCEPTIONS}/{exc.kind}"
         return problem_response(kind, "Request refused", exc.status, exc.message, exc.headers)
 
     @api.context_processor
@@ -130,6 +145,8 @@ def blueprint(service) -> Blueprint:
     def conformance():
         classes = shapes.conformance(service.job_list_open(),
                                      service.settings.callbacks_offered)
+        if deployments_offered:
+            classes += deploy.CONFORMANCE
         if wants_html():
             return html("conformance.html", classes=classes)
         return jsonify({"conformsTo": classes})
@@ -149,7 +166,7 @@ def blueprint(service) -> Blueprint:
         limit = _limit(MAX_LIMIT)
         start = _offset()
         q = request.args.get("q", "").strip()
-        every = [p for p in listed if shapes.matches(p, q)]
+        every = [p for p in listed() if shapes.matches(p, q)]
         shown = every[start:start + limit]
         base = base_url()
         search = f"&q={quote(q)}" if q else ""
@@ -178,6 +195,42 @@ def blueprint(service) -> Blueprint:
             return html("process.html", doc=described, fields=form_fields(process),
                         upload_url=upload_url())
         return jsonify(described)
+
+    # -- Part 2: deploy, replace, undeploy (models; administrators only) ----------
+    def model_body() -> tuple[str | None, str]:
+        limit = 2 * service.settings.max_model_size + 65536  # a package escapes the XML
+        if (request.content_length or 0) > limit:
+            raise DeployRefused(413, f"the body is above the {limit} bytes a deployment "
+                                     "takes (CLOUDGEO_WPS_MAX_MODEL_SIZE)", "body")
+        body = request.stream.read(limit + 1)
+        if len(body) > limit:
+            raise DeployRefused(413, f"the body is above the {limit} bytes a deployment "
+                                     "takes (CLOUDGEO_WPS_MAX_MODEL_SIZE)", "body")
+        return deploy.parse_body(request.content_type or "", body)
+
+    @api.post("/processes")
+    def deploy_process():
+        admin_only(CURRENT.get())
+        name, content = model_body()
+        identifier = deployments.deploy(name, content, CURRENT.get().user)
+        base = base_url()
+        response = jsonify(shapes.process_summary(service.catalog.get(identifier), base))
+        response.status_code = 201
+        response.headers["Location"] = f"{base}/processes/{identifier}"
+        return response
+
+    @api.put("/processes/<path:process_id>")
+    def replace_process(process_id: str):
+        admin_only(CURRENT.get())
+        name, content = model_body()
+        deployments.replace(process_id, name, content, CURRENT.get().user)
+        return Response(status=204)
+
+    @api.delete("/processes/<path:process_id>")
+    def undeploy_process(process_id: str):
+        admin_only(CURRENT.get())
+        deployments.undeploy(process_id)
+        return Response(status=204)
 
     def results(record) -> Response:
         return results_response(record, Delivery.from_fields(record.delivery), service.store,

@@ -97,6 +97,22 @@ def _results(what: str) -> dict[str, Any]:
     }
 
 
+# Part 2: a QGIS .model3, or an OGC application package wrapping one (api/ogc/deploy.py).
+DEPLOY_BODY = {"required": True, "content": {
+    "application/xml": {"schema": {"type": "string",
+                                   "description": "a QGIS .model3 document"}},
+    "application/ogcapppkg+json": {"schema": {
+        "type": "object", "required": ["executionUnit"],
+        "properties": {"processDescription": {"type": "object", "properties": {
+                           "id": {"type": "string"}}},
+                       "executionUnit": {"type": "object", "properties": {
+                           "value": {"type": "string",
+                                     "description": "the .model3 document"},
+                           "mediaType": {"type": "string"}}}}}}}}
+DEPLOY_ERRORS = {"400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "413": PROBLEM,
+                 "415": PROBLEM}
+
+
 def document(base: str) -> dict[str, Any]:
     process_id, job_id = _path("processId"), _path("jobId")
     job_filters = [
@@ -132,10 +148,20 @@ def document(base: str) -> dict[str, Any]:
                 "Process list", {"200": _answer("a page of process summaries")},
                 [_limit(1000), OFFSET,
                  _query("q", "words found in the id, title, group or description",
-                        {"type": "string"}), FORMAT])},
-            "/processes/{processId}": {"get": _op(
-                "Process description", {"200": _answer("the process description"),
-                                        "404": PROBLEM}, [process_id, FORMAT])},
+                        {"type": "string"}), FORMAT]),
+                "post": _op("Deploy a QGIS model (Part 2; administrators)",
+                            {"201": _answer("the deployed process's summary"),
+                             **DEPLOY_ERRORS, "409": PROBLEM},
+                            requestBody=DEPLOY_BODY)},
+            "/processes/{processId}": {
+                "get": _op("Process description", {"200": _answer("the process description"),
+                                                   "404": PROBLEM}, [process_id, FORMAT]),
+                "put": _op("Replace a deployed model (Part 2; administrators)",
+                           {"204": {"description": "replaced"}, **DEPLOY_ERRORS,
+                            "404": PROBLEM}, [process_id], requestBody=DEPLOY_BODY),
+                "delete": _op("Undeploy a deployed model (Part 2; administrators)",
+                              {"204": {"description": "undeployed"}, "401": PROBLEM,
+                               "403": PROBLEM, "404": PROBLEM}, [process_id])},
             "/processes/{processId}/execution": {"post": _op(
                 "Execute a process", {**_results("sync execution"),
                                       "201": _answer("the job (Prefer: respond-async)"),
