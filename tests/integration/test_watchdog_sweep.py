@@ -99,3 +99,22 @@ def test_a_node_started_again_takes_back_what_its_previous_run_held(redis_server
     assert jobs.get(last_try).status == "failed"
     assert watchdog.rescue_left_by("node-a") == 0  # once
     client.flushdb()
+
+
+def test_a_job_dismissed_as_its_worker_starts_it_stays_dismissed(redis_server):
+    """The worker reads an accepted job, the caller dismisses it, then the worker writes
+    `running`: dismissed is the end, so the record stays dismissed (it became running
+    again, and its status never said dismissed; seen in the suite under load)."""
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/8")
+    client.flushdb()
+    jobs = JobStore(client)
+    jobs.create(JobRecord(jobId="race-1", identifier="native:buffer", mode="async",
+                          status="accepted", created=time.time(), plan={}))
+    assert jobs.get("race-1").status == "accepted"  # what the worker read
+    jobs.finish("race-1", status="dismissed", message="dismissed by request")
+    jobs.update("race-1", status="running", started=time.time(), node="late-node")
+    jobs.finish("race-1", status="succeeded", message="finished anyway")
+    record = jobs.get("race-1")
+    assert (record.status, record.message, record.node) == (
+        "dismissed", "dismissed by request", "")
+    client.flushdb()

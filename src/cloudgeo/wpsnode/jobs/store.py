@@ -27,7 +27,7 @@ from cloudgeo.wpsnode.jobs.joblist import (
     status_moves,
 )
 from cloudgeo.wpsnode.jobs.outputs import output_file_ids
-from cloudgeo.wpsnode.jobs.record import FAILED, FINISHED, RUNNING, JobRecord
+from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, JobRecord
 
 PREFIX = "cloudgeo:job:"
 UNFINISHED = "cloudgeo:jobs:unfinished"  # ids of jobs not yet finished, for the sweeper
@@ -157,6 +157,10 @@ class JobStore:
             job_id, "identifier", "owner", "created", "started", "status", "finished",
             "subscriber")
         if identifier is None:
+            return None
+        if was == DISMISSED and fields["status"] != DISMISSED:
+            # Dismissed is the end: a worker that read the job just before it was
+            # dismissed must not make it running (or finished) again.
             return None
         if pipe is None:  # a transaction: the record, its index and its callback move as one
             pipe = self.redis.pipeline()
