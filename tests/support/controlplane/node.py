@@ -395,7 +395,8 @@ state = "{base / 'state'}"
         mark = str(self.socket).encode()
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             with contextlib.suppress(OSError):
-                if b"containerd-shim" in cmdline.read_bytes() and mark in cmdline.read_bytes():
+                argv = cmdline.read_bytes()
+                if b"containerd-shim" in argv and mark in argv:
                     pid = int(cmdline.parent.name)
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(os.getpgid(pid), signal.SIGKILL)
