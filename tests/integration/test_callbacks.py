@@ -92,10 +92,20 @@ def subscriber():
 
 
 @pytest.fixture(scope="module")
-def nodes(state_root, file_s3, file_api, redis_server, catalog_path, subscriber, dead_port):
+def redis_url(redis_server) -> str:
+    """A database of this module's own: every node of the session delivers the callbacks
+    due in its database, and the session's other nodes (database 0) would take these
+    jobs' callbacks under their own callback allow-list (seen when node-a ran beside)."""
+    url = redis_server.url.rsplit("/", 1)[0] + "/10"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture(scope="module")
+def nodes(state_root, file_s3, file_api, redis_url, catalog_path, subscriber, dead_port):
     """Two nodes on a queue of their own, one QGIS worker each; the subscriber's host
     named on their callback allow-list (besides any public host)."""
-    started = [start_wps_node(state_root, f"node-cb{name}", file_s3, redis_server.url,
+    started = [start_wps_node(state_root, f"node-cb{name}", file_s3, redis_url,
                               file_api.url, catalog_path, queue="callbacks",
                               qgis_workers="1", callback_hosts=f"*,{subscriber.url}",
                               allowed_hosts=f"{file_api.url},http://127.0.0.1:{dead_port}")
@@ -129,8 +139,8 @@ def settle(seconds: float = 3.0) -> None:
 
 # -- the queue on Redis alone ---------------------------------------------------------------
 
-def test_a_change_is_queued_once_and_claimed_by_one_deliverer(redis_server):
-    client = redis.Redis.from_url(redis_server.url)
+def test_a_change_is_queued_once_and_claimed_by_one_deliverer(redis_url):
+    client = redis.Redis.from_url(redis_url)
     store = JobStore(client, 60)
     job_id = uuid.uuid4().hex
     store.create(JobRecord(jobId=job_id, identifier="echo", mode="async", status="accepted",
@@ -275,11 +285,11 @@ OFF_MACHINE = {"metadata", "link-local", "private"}
 
 @pytest.mark.parametrize("case", REFUSED)
 def test_refused_subscribers_are_400_naming_the_field_and_queue_nothing(
-        nodes, subscriber, redis_server, case):
+        nodes, subscriber, redis_url, case):
     urls, field, words = REFUSED[case]
     hook = subscriber.url.removeprefix("http://")
     urls = {key: url.format(hook=hook) for key, url in urls.items()}
-    client = redis.Redis.from_url(redis_server.url)
+    client = redis.Redis.from_url(redis_url)
     jobs, due = client.zcard(INDEX), client.zcard(DUE)
     inputs = {"stringInput": "NotAWord" if case in OFF_MACHINE else "Value1"}
     r = requests.post(f"{nodes[0].url}/ogcapi/processes/echo/execution",
@@ -291,8 +301,8 @@ def test_refused_subscribers_are_400_naming_the_field_and_queue_nothing(
     assert client.zcard(INDEX) == jobs and client.zcard(DUE) == due
 
 
-def test_the_json_api_takes_the_same_subscriber(nodes, subscriber, samples, redis_server):
-    client = redis.Redis.from_url(redis_server.url)
+def test_the_json_api_takes_the_same_subscriber(nodes, subscriber, samples, redis_url):
+    client = redis.Redis.from_url(redis_url)
     jobs = client.zcard(INDEX)
     refused = requests.post(f"{nodes[0].url}/jobs", timeout=30, json={
         "identifier": "native:buffer", "mode": "async",
@@ -312,11 +322,11 @@ def test_the_json_api_takes_the_same_subscriber(nodes, subscriber, samples, redi
 
 # Last: it kills one of the module's nodes.
 def test_a_job_whose_node_is_killed_is_announced_once_by_the_node_finishing_it(
-        nodes, subscriber, redis_server):
+        nodes, subscriber, redis_url):
     job_id = execute(nodes[0], "echo", {"inputs": {"stringInput": "Value3", "pause": 8},
                                         "subscriber": subscriber.uris("killed")})
     subscriber.wait_for("/killed/running", timeout=60)
-    running_on = stored_record(redis_server.url, job_id)["node"]
+    running_on = stored_record(redis_url, job_id)["node"]
     victim, survivor = (nodes[0], nodes[1]) if running_on == "node-cbx" else \
         (nodes[1], nodes[0])
     victim.process.kill()  # kill -9 of the whole node: HTTP and QGIS workers
@@ -326,5 +336,5 @@ def test_a_job_whose_node_is_killed_is_announced_once_by_the_node_finishing_it(
     assert results == {"stringOutput": "Value3"}
     assert len(subscriber.received("/killed/success")) == 1
     assert len(subscriber.received("/killed/running")) == 1  # not again for the re-run
-    final = stored_record(redis_server.url, job_id)
+    final = stored_record(redis_url, job_id)
     assert final["attempts"] == 2 and final["node"] == survivor.env["CLOUDGEO_WPS_NODE_ID"]

@@ -6,6 +6,7 @@ import time
 
 import redis
 
+from cloudgeo.wpsnode.jobs.joblist import index_key
 from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore
@@ -117,4 +118,35 @@ def test_a_job_dismissed_as_its_worker_starts_it_stays_dismissed(redis_server):
     record = jobs.get("race-1")
     assert (record.status, record.message, record.node) == (
         "dismissed", "dismissed by request", "")
+    client.flushdb()
+
+
+def test_a_dismissal_between_a_status_changes_read_and_write_wins(redis_server):
+    """The worker's `running` reads the record (accepted), the caller's dismissal lands,
+    then the worker's write goes out: the record is watched between the two, so the
+    write is refused and decided again on what is there now (without WATCH it wrote
+    `running` over `dismissed`: the read-then-write window of a status change)."""
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/9")
+    client.flushdb()
+    worker, caller = JobStore(client), JobStore(redis.Redis.from_url(
+        redis_server.url.rsplit("/", 1)[0] + "/9"))
+    worker.create(JobRecord(jobId="race-2", identifier="native:buffer", mode="async",
+                            status="accepted", created=time.time(), plan={}))
+    reads: list[str] = []
+    read = worker._fields
+
+    def dismissed_right_after_the_read(job_id, *names, client=None):
+        fields = read(job_id, *names, client=client)
+        reads.append(fields[4])
+        if len(reads) == 1:
+            caller.finish(job_id, status="dismissed", message="dismissed by request")
+        return fields
+
+    worker._fields = dismissed_right_after_the_read
+    worker.update("race-2", status="running", started=time.time(), node="late-node")
+    record = caller.get("race-2")
+    assert (record.status, record.message, record.node) == (
+        "dismissed", "dismissed by request", "")
+    assert reads == ["accepted", "dismissed"]  # read again after the conflict
+    assert client.zscore(index_key(None, "running", None), "race-2") is None
     client.flushdb()

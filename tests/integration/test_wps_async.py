@@ -78,10 +78,6 @@ def test_wps10_async_execute_is_polled_on_another_node(wps_node, node_b, file_ap
         "result"]["output"]["OUTPUT"] == output.reference
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "KNOWN FAILURE, under investigation: in the whole suite (twice on this stop's HEAD) the "
-    "WPS 1.0.0 status read right after DELETE of a just-submitted async job is not yet "
-    "complete; the test passes alone (twice). Kept running; see the stop's note."))
 def test_wps10_status_of_failed_dismissed_and_unknown_jobs(wps_node, node_b, dead_port):
     wps = WebProcessingService(f"{wps_node.url}/wps", skip_caps=True, timeout=60)
     failing = wps.execute(
@@ -101,7 +97,8 @@ def test_wps10_status_of_failed_dismissed_and_unknown_jobs(wps_node, node_b, dea
     slow_id = slow.statusLocation.rsplit("/", 1)[-1]
     assert requests.delete(f"{node_b.url}/jobs/{slow_id}", timeout=10).status_code == 200
     slow.checkStatus(url=f"{wps_node.url}/wps/status/{slow_id}", sleepSecs=0)
-    assert slow.isComplete() and "dismissed" in slow.errors[0].text
+    assert slow.isComplete() and "dismissed" in slow.errors[0].text, (
+        slow.status, requests.get(f"{wps_node.url}/jobs/{slow_id}", timeout=10).text)
 
     unknown = requests.get(f"{node_b.url}/wps/status/{'0' * 32}", timeout=10)
     assert unknown.status_code == 404

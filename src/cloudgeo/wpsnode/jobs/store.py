@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -37,6 +38,9 @@ UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphan
 # How long past its deadline a running job may stay silent before readers call it
 # failed: the worker's own hard limit normally ends it first.
 DEADLINE_GRACE = 30.0
+# What a status change reads of the record before writing it (JobStore._transition).
+TRANSITION_FIELDS = ("identifier", "owner", "created", "started", "status", "finished",
+                     "subscriber")
 
 
 # Fields set on a record only while it exists, in one command (a progress update or
@@ -144,26 +148,36 @@ class JobStore:
             self._set_if_exists(keys=[self.key(job_id)], args=[
                 item for name, value in fields.items() for item in (name, json.dumps(value))])
             return
-        pipe = self._transition(job_id, fields)
-        if pipe is not None:
-            pipe.execute()
+        self._transition(job_id, fields)
 
-    def _transition(self, job_id: str, fields: dict[str, Any], pipe=None):
-        """A transaction (not yet sent; `pipe` if given) that writes `fields`, a status
-        among them, with the index moves it makes and the callback it owes the job's
-        subscriber (every status change passes here); None when the record is gone."""
+    def _transition(self, job_id: str, fields: dict[str, Any],
+                    before: Callable[[Any], None] | None = None,
+                    after: Callable[[Any, bool], None] | None = None) -> bool:
+        """Writes `fields`, a status among them, with the index moves it makes and the
+        callback it owes the job's subscriber (every status change passes here), in one
+        transaction with what `before(pipe)` and `after(pipe, written)` add. The record
+        is watched between its read and the write: a change in between (a dismissal
+        racing a worker's start) makes it read again, so a decision is never taken on a
+        status that is no longer there. False when the record is gone, or dismissed."""
+        def write(pipe) -> bool:
+            record = self._fields(job_id, *TRANSITION_FIELDS, client=pipe)
+            written = record[0] is not None and not (
+                record[4] == DISMISSED and fields["status"] != DISMISSED)
+            pipe.multi()
+            if before is not None:
+                before(pipe)
+            if written:
+                self._write_status(pipe, job_id, fields, *record)
+            if after is not None:
+                after(pipe, written)
+            return written
+
+        return self.redis.transaction(write, self.key(job_id), value_from_callable=True)
+
+    def _write_status(self, pipe, job_id: str, fields: dict[str, Any], identifier: str,
+                      owner: str | None, created: float, started: float | None, was: str,
+                      finished: float | None, subscriber: dict | None) -> None:
         key = self.key(job_id)
-        identifier, owner, created, started, was, finished, subscriber = self._fields(
-            job_id, "identifier", "owner", "created", "started", "status", "finished",
-            "subscriber")
-        if identifier is None:
-            return None
-        if was == DISMISSED and fields["status"] != DISMISSED:
-            # Dismissed is the end: a worker that read the job just before it was
-            # dismissed must not make it running (or finished) again.
-            return None
-        if pipe is None:  # a transaction: the record, its index and its callback move as one
-            pipe = self.redis.pipeline()
         pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
         status = fields["status"]
         self.callbacks.add(pipe, job_id, subscriber, status, fields, time.time())
@@ -180,7 +194,6 @@ class JobStore:
         if status in FINISHED and fields.get("expires"):
             pipe.expireat(key, int(fields["expires"]) + 1)
             pipe.expireat(self.log_key(job_id), int(fields["expires"]) + 1)
-        return pipe
 
     def append_log(self, job_id: str, lines: list[str]) -> None:
         """Adds lines to the job's log (a running job's, kept a week at most until it
@@ -205,27 +218,31 @@ class JobStore:
         waiters, in one transaction with the record's write."""
         fields.setdefault("finished", time.time())
         fields["expires"] = fields["finished"] + self.result_ttl
-        pipe = self.redis.pipeline()
-        if log:  # before the record's write, which sets when the log expires
-            self._push_log(pipe, job_id, log)
-        if self._transition(job_id, fields, pipe) is None and log:
-            pipe.expire(self.log_key(job_id), int(self.result_ttl))  # the record is gone
         files = output_file_ids(fields.get("output") or {})
-        if files:  # removed from object storage when the record expires
-            pipe.zadd(EXPIRING, dict.fromkeys(files, fields["expires"]))
-        done = f"{self.key(job_id)}:done"
-        pipe.rpush(done, "1")
-        pipe.expire(done, 300)
-        pipe.srem(UNFINISHED, job_id)
-        pipe.execute()
+
+        def push_log(pipe) -> None:  # before the record's write, which sets its expiry
+            if log:
+                self._push_log(pipe, job_id, log)
+
+        def wake_waiters(pipe, written: bool) -> None:
+            if not written and log:  # the record is gone (or dismissed): the log expires
+                pipe.expire(self.log_key(job_id), int(self.result_ttl))
+            if files:  # removed from object storage when the record expires
+                pipe.zadd(EXPIRING, dict.fromkeys(files, fields["expires"]))
+            done = f"{self.key(job_id)}:done"
+            pipe.rpush(done, "1")
+            pipe.expire(done, 300)
+            pipe.srem(UNFINISHED, job_id)
+
+        self._transition(job_id, fields, push_log, wake_waiters)
 
     def status(self, job_id: str) -> str | None:
         """The job's status alone (None when there is no record)."""
         return self._fields(job_id, "status")[0]
 
-    def _fields(self, job_id: str, *names: str) -> list:
+    def _fields(self, job_id: str, *names: str, client=None) -> list:
         """Some fields of a record (None for each when there is no record)."""
-        raw = self.redis.hmget(self.key(job_id), names)
+        raw = (client or self.redis).hmget(self.key(job_id), names)
         return [None if value is None else json.loads(value) for value in raw]
 
     def _candidates(self, keys: list[str], query: JobQuery, batch: int, start: int = 0):
