@@ -6,9 +6,11 @@ and all) at the end of the session; state lives under pytest's tmp folder.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +30,28 @@ from tests.support import wps as wps_support
 from tests.support.docker import DockerEngine, why_no_engine
 from tests.support.httpserver import Routes, serve
 from tests.support.images import BuiltImages, build_images
+
+SESSION_TMPDIR = pytest.StashKey[tuple]()  # (the session's $TMPDIR, the one before it)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process the suite starts (nodes, QGIS, Celery's pools, SeaweedFS...) gets a
+    temporary folder of the session's own, removed at its end: what they leave in
+    $TMPDIR when they are killed (QGIS3-*, qt_temp-*, pymp-*) stayed in /tmp."""
+    folder = tempfile.mkdtemp(prefix="cloudgeo-tests-")
+    config.stash[SESSION_TMPDIR] = (folder, os.environ.get("TMPDIR"))
+    os.environ["TMPDIR"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder, before = config.stash.get(SESSION_TMPDIR, (None, None))
+    if folder is None:
+        return
+    if before is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

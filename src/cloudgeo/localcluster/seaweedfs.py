@@ -7,6 +7,7 @@ the services speak plain S3 and run unchanged against either.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -55,8 +56,13 @@ class SeaweedFS:
 
     def argv(self) -> list[str]:
         data = self.state_dir / "data"
+        # Its logs and local sockets in its own folder (weed writes them to /tmp by
+        # default, where they outlived every run).
         return [
-            weed_binary(), "mini", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            weed_binary(), f"-logdir={self.state_dir / 'logs'}", "mini", f"-dir={data}",
+            f"-s3.localSocket={self.state_dir / 's3.sock'}",
+            f"-filer.localSocket={self.state_dir / 'filer.sock'}",
+            "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             f"-s3.port={self.s3_port}", f"-s3.config={self.state_dir / 's3.json'}",
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
             "-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
@@ -64,7 +70,8 @@ class SeaweedFS:
         ]
 
     def start(self, timeout: float = 60.0) -> SeaweedFS:
-        (self.state_dir / "data").mkdir(parents=True, exist_ok=True)
+        for folder in ("data", "logs", "tmp"):
+            (self.state_dir / folder).mkdir(parents=True, exist_ok=True)
         identity = {"identities": [{
             "name": "admin",
             "credentials": [{"accessKey": self.settings.access_key,
@@ -73,6 +80,7 @@ class SeaweedFS:
         }]}
         (self.state_dir / "s3.json").write_text(json.dumps(identity))
         self.process = ManagedProcess("seaweedfs", self.argv(), self.state_dir / "weed.log",
+                                      env={**os.environ, "TMPDIR": str(self.state_dir / "tmp")},
                                       cwd=self.state_dir).start()
         client = self.client()
         wait_until(lambda: client.list_buckets() is not None, timeout,
