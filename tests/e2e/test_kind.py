@@ -34,7 +34,7 @@ def why_not() -> str | None:
     for image in IMAGES:
         if subprocess.run(["docker", "image", "inspect", image],
                           capture_output=True).returncode != 0:
-            return f"image {image} is not built (docker build -f images/... see README)"
+            return f"image {image} is not built (docker build -f images/... see docs/kubernetes.md)"
     return None
 
 

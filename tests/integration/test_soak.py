@@ -6,7 +6,7 @@ small input and a 1 MB one. Every job must end exactly once with the right outpu
 (a buffer of every input point), no request may answer 5xx except 503 with
 Retry-After: the documented "queue full", and the gateway's answer for a request in
 flight on the killed node (it never resends what it delivered; the client sends it
-again, as the README says, and the job store shows every accepted job succeeded).
+again, as docs/api.md says, and the job store shows every accepted job succeeded).
 Each service's memory must stay within 20 % between the first and the last hundred
 jobs (for the restarted node, from a hundred jobs after its restart: a QGIS worker
 grows as it warms up). The figures are printed.
@@ -83,7 +83,7 @@ class Soak:
         self.resubmitted = 0
         self.lock = threading.Lock()
 
-    # -- HTTP, as the README tells a client to behave ---------------------------
+    # -- HTTP, as docs/api.md tells a client to behave --------------------------
     def call(self, outcome: Outcome, method: str, url: str, submits: bool = False,
              **kwargs) -> requests.Response:
         """503 + Retry-After (the queue is full, or the server holding the request died

@@ -156,7 +156,7 @@ def wps_nodes_schema() -> dict:
             "running at once; past it requests get 429 with Retry-After.")),
         "inputFormats": _object({
             "include": _globs("GDAL driver short names accepted as inputs besides the "
-                              "reviewed allow-list (README, Security), e.g. netCDF. Each "
+                              "reviewed allow-list (docs/security.md), e.g. netCDF. Each "
                               "one widens what a caller's file can make GDAL do."),
         }, "Which layer formats inputs may have."),
         "sandbox": _str(WpsSettings.sandbox, "required: a QGIS process runs only confined by "
@@ -173,7 +173,7 @@ def wps_nodes_schema() -> dict:
                               "when empty. A withheld algorithm is published only when "
                               "named exactly (no wildcard)."),
             "exclude": _globs("Process ids (globs) never to publish."),
-        }, "Which algorithms the nodes publish (the publication policy: README, Security)."),
+        }, "Which algorithms the nodes publish (the publication policy: docs/security.md)."),
         "admins": _globs("Authenticated user ids that see and dismiss every job, and "
                          "deploy, replace and undeploy models (OGC API - Processes Part 2)."),
         "models": _object({
@@ -188,7 +188,7 @@ def wps_nodes_schema() -> dict:
                 "the same files.")),
             "maxSize": _int(WpsSettings.max_model_size, 1024, doc=(
                 "Bytes of one model or script, from the folder or deployed.")),
-        }, "QGIS models and scripts published as processes (README, Security).",
+        }, "QGIS models and scripts published as processes (docs/security.md).",
             **{"x-kubernetes-validations": [{
                 "rule": "!has(self.configMap) || !has(self.persistentVolumeClaim)",
                 "message": "models: a configMap or a persistentVolumeClaim, not both"}]}),
@@ -205,7 +205,7 @@ def wps_nodes_schema() -> dict:
                 "Tries of one delivery to a subscriber that fails to take it, 1, 2, 4 "
                 "... 60 s apart.")),
         }, "OGC API callbacks: the job's status and results POSTed to the URLs its "
-           "subscriber names (README, Security)."),
+           "subscriber names (docs/security.md)."),
         "jobList": _str("owner", "owner: the OGC job list shows the caller's own jobs, and is "
                                  "off without authentication; public: it lists every job "
                                  "even without authentication.", enum=list(JOB_LIST_MODES)),

@@ -50,7 +50,7 @@ def celery_worker(settings: WpsSettings) -> ManagedProcess:
 
 def check_sandbox(settings: WpsSettings) -> None:
     """Refuses to start a node whose QGIS processes could not be confined as the
-    CLOUDGEO_WPS_SANDBOX setting requires (README, Security); logs what is missing."""
+    CLOUDGEO_WPS_SANDBOX setting requires (docs/security.md); logs what is missing."""
     from cloudgeo.wpsnode.worker import sandbox
     from cloudgeo.wpsnode.worker.qgis_process import REQUIRED_PROTECTIONS
 

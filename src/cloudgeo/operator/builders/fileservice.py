@@ -19,7 +19,7 @@ COMPONENT = "file-service"
 
 
 def file_access_env(cluster: ClusterView) -> dict[str, str]:
-    """With authentication: files belong to their uploader (README, Security)."""
+    """With authentication: files belong to their uploader (docs/security.md, Authentication)."""
     auth = cluster.spec["gateway"]["authentication"]
     if auth["mode"] == "none":
         return {}
