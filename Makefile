@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml scripts/install-system.sh
 	@touch $(STAMP)
 
 # A 3-node cluster on 127.0.0.1 (kept running afterwards: `.venv/bin/cloudgeo down`
-# stops it), then the seed's walkthrough through its gateway.
+# stops it), then the walkthrough through its gateway.
 run: install
 	@$(VENV)/bin/cloudgeo status >/dev/null 2>&1 || $(VENV)/bin/cloudgeo up --nodes 3
 	@$(VENV)/bin/cloudgeo walkthrough

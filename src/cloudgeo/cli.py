@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     logs = commands.add_parser("logs", help="the end of a component's log")
     logs.add_argument("component", nargs="?", help="e.g. gateway, wps-node-1 (all if omitted)")
     logs.add_argument("-n", "--lines", type=int, default=40)
-    walk = commands.add_parser("walkthrough", help="the seed's walkthrough, through the gateway")
+    walk = commands.add_parser("walkthrough", help="upload, buffer, BandMath and download, "
+                                                   "through the gateway")
     walk.add_argument("--gateway", default=None, help="gateway URL (the running cluster's)")
     args = parser.parse_args(argv)
 

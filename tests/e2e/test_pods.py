@@ -18,6 +18,7 @@ skipped.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import time
@@ -40,7 +41,9 @@ from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE, CLUSTER = "cg", "geo"
-IMAGES = ["wps-node", "file-service", "gateway", "seaweedfs", "operator", "test-redis"]
+INGRESS_NAMESPACE = "ingress-traefik"
+IMAGES = ["wps-node", "file-service", "gateway", "seaweedfs", "operator", "test-redis",
+          "test-consul"]
 # The first test pays for the session's image builds (about 6 minutes here) if the
 # container tests did not, then for the node, the import and the cluster's start.
 pytestmark = pytest.mark.timeout(3000)
@@ -261,6 +264,40 @@ def test_owslib_wps_and_ogc_api_through_the_gateway_service(pods_cluster, tmp_pa
     assert ogr.Open(str(centroids)).GetLayer(0).GetFeatureCount() == 7
 
 
+def container_pid(cluster: PodsCluster, pod: dict) -> int:
+    """The host PID of a pod's first container's process (containers share our kernel)."""
+    container = pod["status"]["containerStatuses"][0]["containerID"]
+    task = container.removeprefix("containerd://")
+    for line in cluster.node.ctr("tasks", "list").stdout.splitlines()[1:]:
+        fields = line.split()
+        if fields[0] == task:
+            return int(fields[1])
+    raise AssertionError(f"no task {task} for {pod['metadata']['name']}")
+
+
+def test_the_running_containers_are_confined_as_their_pods_say(pods_cluster):
+    """What only a running pod shows, read from its process on the node: not root, no
+    capability, no new privileges; a service account token only in the operator, the one
+    that talks to the API server; Redis refuses a client without the cluster's password."""
+    cluster = pods_cluster
+    for component in ("wps-node", "file-service", "gateway", "redis", "seaweedfs",
+                      "operator"):
+        pod = cluster.pods(component)[0]
+        pid = container_pid(cluster, pod)
+        status = dict(line.split(":", 1) for line in
+                      Path(f"/proc/{pid}/status").read_text().splitlines())
+        uids = status["Uid"].split()
+        assert "0" not in uids, (component, status["Uid"])
+        assert int(status["CapEff"], 16) == 0, (component, status["CapEff"])
+        assert status["NoNewPrivs"].strip() == "1", component
+        token = Path(f"/proc/{pid}/root/var/run/secrets/kubernetes.io/serviceaccount/token")
+        assert token.exists() == (component == "operator"), component
+    service = cluster.kube.get("service", f"{CLUSTER}-redis")
+    port = cluster.node.forward_port(service["spec"]["clusterIP"], 6379)
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=port, socket_timeout=10).ping()
+
+
 # A grid of a million squares: long enough to delete its node while it runs.
 GRID = {"TYPE": 2, "EXTENT": "0,10000,0,10000 [EPSG:3857]", "HSPACING": 10, "VSPACING": 10,
         "CRS": "EPSG:3857"}
@@ -306,6 +343,155 @@ def test_a_third_node_serves_once_the_cluster_is_scaled(pods_cluster):
     assert cluster.node_ids(tries=30) <= names
 
 
+def test_prometheus_scrapes_every_pod_the_service_monitor_selects(pods_cluster, tmp_path):
+    """Debian's Prometheus in the node scrapes every node, file service and gateway pod
+    through the Services the chart's own ServiceMonitor selects (tests/support/prometheus.py
+    stands in for the Prometheus Operator's translation and, Debian's build having none,
+    for Kubernetes service discovery); then every query of the chart's Grafana dashboard
+    returns series."""
+    from cloudgeo.client import upload_file
+    from cloudgeo.samples import point_shapefile_zip
+    from tests.support import prometheus
+
+    cluster = pods_cluster
+    monitor = yaml.safe_load(cluster.kube.run(
+        "helm", "template", RELEASE, str(ROOT / "charts/cloudgeo"), "--namespace", NAMESPACE,
+        "--set", "serviceMonitor.enabled=true",
+        "--show-only", "templates/servicemonitor.yaml").stdout)
+    config = prometheus.write_config(tmp_path / "prometheus.yml", prometheus.scrape_jobs(
+        monitor, tmp_path, lambda kind, selector: cluster.kube.items(
+            kind, NAMESPACE, "-l", selector)))
+    port = free_port()
+    inside = f"{NODE_IP}:{port}"
+    server = cluster.node.start_in_node("prometheus", [
+        "prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        f"--web.listen-address={inside}", "--web.enable-lifecycle"],
+        lambda: cluster.node.in_node_get(f"http://{inside}/-/ready"))
+    try:
+        base = f"http://127.0.0.1:{cluster.node.forward_port(NODE_IP, port)}"
+        pods = {p["metadata"]["name"] for component in ("wps-node", "file-service", "gateway")
+                for p in cluster.pods(component)}
+        scraped = wait_for(lambda: (lambda up: up if {s["metric"]["pod"] for s in up
+                                                      if s["value"][1] == "1"} == pods
+                                    else None)(prometheus.query(base, "up")), 120,
+                           f"every pod of {sorted(pods)} scraped", interval=2)
+        assert {s["metric"]["service"] for s in scraped} == {
+            f"{CLUSTER}-{c}" for c in ("wps-node", "file-service", "gateway")}, scraped
+        # Traffic for the rates: an upload and a job through the gateway.
+        uploaded = upload_file(cluster.gateway, point_shapefile_zip(tmp_path, count=3))
+        requests.post(f"{cluster.gateway}/api/wps/jobs", timeout=120, json={
+            "identifier": "native:centroids", "inputs": {"INPUT": {
+                "type": "reference", "href": f"{cluster.gateway}/api/file/retrieve/"
+                                             f"{uploaded['name']}.{uploaded['format']}"}}},
+        ).raise_for_status()
+        dashboard = json.loads((ROOT / "charts/cloudgeo/dashboards/cloudgeo.json").read_text())
+        queries = prometheus.dashboard_queries(dashboard)
+        def unanswered() -> list[tuple[str, str]]:
+            return [(title, q) for title, q in queries if not prometheus.query(base, q)]
+
+        try:
+            wait_for(lambda: not unanswered(), 60, "the dashboard's queries to return series",
+                     interval=3)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {unanswered()}") from None
+        backends = {s["metric"].get("service") for s in prometheus.query(
+            base, "sum by (service) (traefik_service_requests_total)")}
+        assert any(b and b.startswith("wps") for b in backends), backends  # Traefik's own
+    finally:
+        server.stop()
+
+
+def test_walkthrough_through_the_charts_ingress(pods_cluster, tmp_path):
+    """Our users' way in: the chart's Ingress (spec.gateway.ingress) served by a real
+    ingress controller, Traefik's Kubernetes Ingress provider in a pod of our gateway
+    image (tests/support/ingress.py), the publicURL the Ingress's, so that every link the
+    walkthrough follows passes through it too."""
+    from tests.support import ingress
+
+    cluster, kube = pods_cluster, pods_cluster.kube
+    controller = json.dumps({"apiVersion": "v1", "kind": "List", "items":
+                             ingress.ingress_controller(INGRESS_NAMESPACE, reference("gateway"))})
+    kube.kubectl("create", "namespace", INGRESS_NAMESPACE)
+    try:
+        kube.kubectl("apply", "-f", "-", input=controller)
+        walk_through_the_ingress(cluster, tmp_path)
+    finally:  # the controller is the test's, not the chart's: helm uninstall leaves it
+        kube.kubectl("delete", "--wait", "--timeout=120s", "-f", "-", input=controller,
+                     check=False)
+        kube.kubectl("delete", "namespace", INGRESS_NAMESPACE, "--wait", "--timeout=120s",
+                     check=False)
+
+
+def walk_through_the_ingress(cluster: PodsCluster, tmp_path: Path) -> None:
+    from cloudgeo.localcluster.walkthrough import run as walkthrough
+    from tests.support import ingress
+
+    kube = cluster.kube
+    port = free_port()
+    public = f"http://localhost:{port}"  # a DNS name (an Ingress host cannot be an IP)
+    kube.kubectl("-n", NAMESPACE, "patch", "geoprocessingcluster", CLUSTER, "--type",
+                 "merge", "-p", json.dumps({"spec": {"gateway": {
+                     "publicURL": public, "ingress": {
+                         "enabled": True, "host": "localhost", "className": ingress.CLASS}}}}))
+    made = wait_for(lambda: kube.get("ingress", f"{CLUSTER}-gateway"), 120,
+                    "the operator's Ingress", interval=1)
+    assert made["spec"]["ingressClassName"] == ingress.CLASS
+    for deployment in kube.items("deployments", NAMESPACE):
+        kube.kubectl("-n", NAMESPACE, "rollout", "status", "--timeout=600s",
+                     f"deployment/{deployment['metadata']['name']}")
+    kube.kubectl("-n", INGRESS_NAMESPACE, "rollout", "status", "--timeout=300s",
+                 f"deployment/{ingress.NAME}")
+    controller = kube.get("service", ingress.NAME, INGRESS_NAMESPACE)
+    cluster.node.forward_port(controller["spec"]["clusterIP"], 80, local=port)
+    wait_for(lambda: _answers(f"{public}/api/wps/processes"), 180,
+             "the gateway to answer through the Ingress", interval=2)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        walkthrough(public, tmp_path / "walkthrough")
+    text = printed.getvalue()
+    assert "walkthrough complete" in text, text[-3000:]
+    assert f'"OUTPUT": "{public}/' in text  # the result's link is the Ingress's too
+    other_host = requests.get(f"http://127.0.0.1:{port}/api/wps/processes", timeout=10)
+    assert other_host.status_code == 404  # the Ingress answers for its host alone
+
+
+def test_basic_authentication_refuses_anonymous_and_serves_its_users(pods_cluster):
+    """Switched on in the running cluster (mode basic against an htpasswd Secret): an
+    anonymous request is refused at the gateway, a user's is served and their job is
+    theirs alone."""
+    cluster = pods_cluster
+    users = {"analyst": "first-secret", "other": "second-secret"}
+    cluster.kube.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": f"{CLUSTER}-users", "namespace": NAMESPACE},
+        "stringData": {"users": "".join(
+            f"{user}:{{SHA}}{base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()}\n"
+            for user, pw in users.items())}}))
+    cluster.kube.kubectl("-n", NAMESPACE, "patch", "geoprocessingcluster", CLUSTER,
+                         "--type", "merge", "-p", json.dumps({"spec": {"gateway": {
+                             "authentication": {"mode": "basic",
+                                                "htpasswdSecret": f"{CLUSTER}-users"}}}}))
+    jobs = f"{cluster.gateway}/api/wps/jobs"
+    grid = {"identifier": "native:creategrid", "inputs": {**GRID, "EXTENT": (
+        "0,100,0,100 [EPSG:3857]")}}
+    wait_for(lambda: requests.get(f"{cluster.gateway}/api/wps/processes",
+                                  timeout=10).status_code == 401, 300,
+             "the gateway to refuse anonymous requests", interval=2)
+    refused = requests.post(jobs, json=grid, timeout=60)
+    assert refused.status_code == 401 and "Basic" in refused.headers["WWW-Authenticate"]
+    analyst = ("analyst", users["analyst"])
+    served = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(
+        requests.post(jobs, json=grid, auth=analyst, timeout=120)), 300,
+        "an authenticated job to be served", interval=3)
+    assert served.json()["data"]["status"] == "succeeded", served.text
+    job_id = served.json()["data"]["JobId"]
+    assert requests.get(f"{jobs}/{job_id}", auth=analyst, timeout=10).status_code == 200
+    other = requests.get(f"{jobs}/{job_id}", auth=("other", users["other"]), timeout=10)
+    assert other.status_code == 404, other.text  # another user's job is unknown to them
+    wrong = requests.get(f"{jobs}/{job_id}", auth=("analyst", "guess"), timeout=10)
+    assert wrong.status_code == 401
+
+
 def test_helm_uninstall_removes_every_workload(pods_cluster):
     """Last: the chart's uninstall takes the GeoProcessingCluster, and with it (owner
     references, the garbage collector) every object the operator made, then the
@@ -320,3 +506,69 @@ def test_helm_uninstall_removes_every_workload(pods_cluster):
     assert [name for name in left if "kube-root-ca" not in name] == []
     running = pods_cluster.node.ctr("tasks", "list", "-q").stdout.split()
     assert running == [], running
+
+
+
+def test_the_consul_registry_variant_routes_by_consuls_catalogue(pods_cluster, tmp_path):
+    """The seed's registry for real (after the uninstall above): Consul 1.16.1, built from
+    its Go module and run from a test image, as spec.registry; every node and file
+    service registers in its catalogue, the gateway's Traefik routes by it (its Consul
+    Catalog provider is its only source of servers), and a node deleted leaves it."""
+    from cloudgeo.localcluster.walkthrough import run as walkthrough
+    from cloudgeo.registry.names import FILE_SERVICE, WPS_SERVICE
+
+    cluster, kube, node = pods_cluster, pods_cluster.kube, pods_cluster.node
+    port = free_port()
+    gateway = f"http://127.0.0.1:{port}"
+    values = chart_values(gateway)
+    values["cluster"]["spec"]["registry"] = {"type": "consul",
+                                             "consul": {"image": reference("test-consul")}}
+    (kube.folder / "consul-values.yaml").write_text(yaml.safe_dump(values))
+    kube.run("helm", "install", RELEASE, str(ROOT / "charts/cloudgeo"), "--namespace",
+             NAMESPACE, "-f", str(kube.folder / "consul-values.yaml"))
+    try:
+        wait_for(lambda: cluster.condition("Ready").get("status") == "True", 600,
+                 "the GeoProcessingCluster with Consul to become Ready", interval=2)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{cluster.diagnosis()}") from None
+    consul = kube.get("service", f"{CLUSTER}-consul")
+    catalog = f"http://127.0.0.1:{node.forward_port(consul['spec']['clusterIP'], 8500)}"
+
+    def registered(service: str) -> set[str]:
+        answer = requests.get(f"{catalog}/v1/health/service/{service}?passing=true",
+                              timeout=10).json()
+        return {entry["Service"]["Address"] for entry in answer}
+
+    def pod_ips(component: str) -> set[str]:
+        return {p["status"].get("podIP") for p in cluster.pods(component)
+                if p["metadata"].get("deletionTimestamp") is None}
+
+    wait_for(lambda: registered(WPS_SERVICE) == pod_ips("wps-node") and
+             registered(FILE_SERVICE) == pod_ips("file-service"), 300,
+             "every node and file service in Consul's catalogue, passing", interval=2)
+    service = kube.get("service", f"{CLUSTER}-gateway")
+    node.forward_port(service["spec"]["clusterIP"], 80, local=port)
+    wait_for(lambda: _answers(f"{gateway}/api/wps/processes"), 180,
+             "the gateway to route by Consul's catalogue", interval=2)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        walkthrough(gateway, tmp_path / "walkthrough")
+    assert "walkthrough complete" in printed.getvalue(), printed.getvalue()[-3000:]
+    names = {p["metadata"]["name"] for p in cluster.pods("wps-node")}
+    answered = {requests.get(f"{gateway}/api/wps/processes/native:buffer",
+                             timeout=10).headers.get("X-CloudGeo-Node") for _ in range(12)}
+    assert answered == names
+    gone = sorted(names)[0]
+    gone_ip = {p["metadata"]["name"]: p["status"]["podIP"] for p in cluster.pods("wps-node")}[
+        gone]
+    kube.kubectl("-n", NAMESPACE, "delete", "pod", gone)  # graceful: it deregisters
+    wait_for(lambda: gone_ip not in registered(WPS_SERVICE) and
+             registered(WPS_SERVICE) == pod_ips("wps-node") and len(pod_ips("wps-node")) == 2,
+             300, "the deleted node out of Consul's catalogue, its replacement in",
+             interval=2)
+    answered = {requests.get(f"{gateway}/api/wps/processes/native:buffer",
+                             timeout=10).headers.get("X-CloudGeo-Node") for _ in range(12)}
+    assert gone not in answered and answered <= {
+        p["metadata"]["name"] for p in cluster.pods("wps-node")}
+    kube.run("helm", "uninstall", RELEASE, "--namespace", NAMESPACE, "--wait",
+             "--timeout", "300s")

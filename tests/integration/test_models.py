@@ -83,6 +83,16 @@ def check_dissolved(url: str) -> None:
 
 # -- item 3: the operator's folder --------------------------------------------------
 
+def run_buffer_dissolve(node: str, process: str, samples) -> None:
+    """A buffer-and-dissolve model run sync through the CloudGeo JSON API, its output
+    read and checked."""
+    out = output_name(node, process)
+    answer = requests.post(f"{node}/jobs", headers=ALICE, timeout=300, json={
+        "identifier": process, "inputs": {"input": ref(samples["points"]), "distance": 5000}})
+    assert answer.status_code == 200, answer.text
+    check_dissolved(answer.json()["data"]["output"][out])
+
+
 def test_a_folder_model_is_described_and_runs_through_every_api(model_nodes, samples):
     node, _ = model_nodes
     listed = requests.get(f"{node}/processes", headers=ALICE, timeout=30).json()["data"]
@@ -97,11 +107,7 @@ def test_a_folder_model_is_described_and_runs_through_every_api(model_nodes, sam
     out = output_name(node, "model:buffer_dissolve")
 
     # The CloudGeo JSON API, sync.
-    answer = requests.post(f"{node}/jobs", headers=ALICE, timeout=300, json={
-        "identifier": "model:buffer_dissolve",
-        "inputs": {"input": ref(samples["points"]), "distance": 5000}})
-    assert answer.status_code == 200, answer.text
-    check_dissolved(answer.json()["data"]["output"][out])
+    run_buffer_dissolve(node, "model:buffer_dissolve", samples)
 
     # WPS 1.0.0 through OWSLib.
     wps = WebProcessingService(f"{node}/wps", skip_caps=True, timeout=120,
@@ -198,12 +204,7 @@ def test_deploy_run_elsewhere_replace_and_undeploy(model_nodes, made, samples):
     assert wait_for(lambda: requests.get(
         f"{second}/ogcapi/processes/model:deployed_bd", headers=ALICE,
         timeout=30).status_code == 200, 5)
-    out = output_name(second, "model:deployed_bd")
-    run = requests.post(f"{second}/jobs", headers=ALICE, timeout=300, json={
-        "identifier": "model:deployed_bd",
-        "inputs": {"input": ref(samples["points"]), "distance": 5000}})
-    assert run.status_code == 200, run.text
-    check_dissolved(run.json()["data"]["output"][out])
+    run_buffer_dissolve(second, "model:deployed_bd", samples)
     print(f"deployed on one node, described and run on another in "
           f"{time.monotonic() - started:.1f} s")
 

@@ -5,6 +5,7 @@ loads them into a real node's containerd. No registry can be reached from here.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +19,13 @@ PRODUCT_IMAGES = {"wps-node": ROOT / "images/wps-node/Dockerfile",
                   "gateway": ROOT / "images/gateway/Dockerfile",
                   "seaweedfs": ROOT / "images/seaweedfs/Dockerfile",
                   "operator": ROOT / "operator/Dockerfile"}
-# Test-only: Redis from Debian's package (the chart's default is the upstream image).
-TEST_IMAGES = {"test-redis": ROOT / "tests/containers/images/redis"}
+# Test-only: Redis from Debian's package, Consul built from its Go module (the chart's
+# defaults are the upstream images).
+TEST_IMAGES = {"test-redis": ROOT / "tests/containers/images/redis",
+               "test-consul": ROOT / "tests/containers/images/consul"}
+# The binaries of the control plane's cache (tests/support/controlplane/build.py) an
+# image's Dockerfile copies from its build context.
+CACHED_BINARIES = {"test-consul": ["consul"]}
 
 
 def reference(name: str) -> str:
@@ -46,5 +52,21 @@ def build_images(engine: DockerEngine) -> BuiltImages:
     for name, dockerfile in PRODUCT_IMAGES.items():
         built.seconds[name] = engine.build(reference(name), dockerfile, ROOT)
     for name, folder in TEST_IMAGES.items():
-        built.seconds[name] = engine.build(reference(name), folder / "Dockerfile", folder)
+        context = _with_binaries(folder, CACHED_BINARIES.get(name, []),
+                                 engine.folder / "contexts" / name)
+        built.seconds[name] = engine.build(reference(name), context / "Dockerfile", context)
     return built
+
+
+def _with_binaries(folder: Path, binaries: list[str], context: Path) -> Path:
+    """The image's build context: its folder, plus the cached binaries it copies."""
+    if not binaries:
+        return folder
+    from tests.support.controlplane.build import ensure_built
+
+    cache = ensure_built()
+    shutil.rmtree(context, ignore_errors=True)
+    shutil.copytree(folder, context)
+    for name in binaries:
+        shutil.copy2(getattr(cache, name), context / name)
+    return context

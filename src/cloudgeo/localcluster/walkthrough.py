@@ -1,4 +1,4 @@
-"""The seed's walkthrough against a running cluster, every step through the gateway."""
+"""The walkthrough against a running cluster, every step through the gateway."""
 
 from __future__ import annotations
 

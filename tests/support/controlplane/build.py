@@ -1,5 +1,6 @@
 """Builds the control plane's binaries once per machine, into a cache outside the
-repository keyed by the pinned versions (tools/controlplane/go.mod, tools/helm/go.mod).
+repository keyed by the pinned versions (tools/*/go.mod: the control plane, Helm, CoreDNS
+and Consul).
 
 A fresh machine pays the build once (about 15 minutes on 2 cores; `go` >= the modules'
 `go` line must be on PATH, and the Go module proxy reachable); later runs find the
@@ -29,6 +30,7 @@ BINARIES = {
                      "go.etcd.io/etcd/server/v3": "etcd"},
     "helm": {"helm.sh/helm/v4/cmd/helm": "helm"},
     "coredns": {"github.com/coredns/coredns": "coredns"},
+    "consul": {"github.com/hashicorp/consul": "consul"},
 }
 
 
@@ -77,7 +79,8 @@ def cache_key() -> str:
     return (f"b{BUILD_REVISION}_kubernetes-{pinned_version('k8s.io/kubernetes', plane)}"
             f"_etcd-{pinned_version('go.etcd.io/etcd/server/v3', plane)}"
             f"_helm-{pinned_version('helm.sh/helm/v4', helm)}"
-            f"_coredns-{pinned_version('github.com/coredns/coredns', TOOLS / 'coredns/go.mod')}")
+            f"_coredns-{pinned_version('github.com/coredns/coredns', TOOLS / 'coredns/go.mod')}"
+            f"_consul-{pinned_version('github.com/hashicorp/consul', TOOLS / 'consul/go.mod')}")
 
 
 def cache_root() -> Path:

@@ -178,11 +178,15 @@ class RealNode:
                       f"forward-{host}-{port}-{local}")
         return local
 
-    def _start(self, name: str, argv: list[str], ready, timeout: float = 90) -> None:
+    def start_in_node(self, name: str, argv: list[str], ready, timeout: float = 90
+                      ) -> ManagedProcess:
+        """A process in the node's network namespace (stopped with the node at the
+        latest), once `ready()` says so."""
         process = ManagedProcess(name, self.in_node(*argv),
                                  self.folder / "logs" / f"{name}.log").start()
         self.processes.append(process)
         wait_until(ready, timeout, name, process, interval=0.5)
+        return process
 
     def kubeconfig(self, name: str, certificate: str) -> Path:
         """A kubeconfig reaching the API server from inside the node."""
@@ -232,7 +236,7 @@ state = "{base / 'state'}"
 [plugins."io.containerd.internal.v1.opt"]
   path = "{base / 'opt'}"
 """)
-        self._start("containerd", ["containerd", "--config", str(config)],
+        self.start_in_node("containerd", ["containerd", "--config", str(config)],
                     lambda: self.ctr("version", check=False).returncode == 0)
         self.import_image(pause_image(self.folder / "pause.tar"))
         self.import_image(busybox_image(self.folder / "busybox.tar"))
@@ -282,7 +286,7 @@ state = "{base / 'state'}"
             "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
             "serializeImagePulls": False, "enforceNodeAllocatable": [],
             "registerNode": True}))
-        self._start("kubelet", [
+        self.start_in_node("kubelet", [
             self.binaries.kubelet, "--config", str(config),
             "--kubeconfig", str(self.kubeconfig("kubelet", f"kubelet-{self.name}")),
             "--root-dir", str(root), "--cert-dir", str(self.folder / "kubelet-pki"),
@@ -320,10 +324,10 @@ state = "{base / 'state'}"
             # A network namespace's conntrack table is the host's: never resized here.
             "conntrack": {"maxPerCore": 0, "min": 0},
             "clientConnection": {"kubeconfig": str(self.kubeconfig("kube-proxy", "admin"))}}))
-        self._start("kube-proxy", [self.binaries.kube_proxy, "--config", str(config)],
-                    lambda: self._in_node_get("http://127.0.0.1:10256/healthz"))
+        self.start_in_node("kube-proxy", [self.binaries.kube_proxy, "--config", str(config)],
+                    lambda: self.in_node_get("http://127.0.0.1:10256/healthz"))
 
-    def _in_node_get(self, url: str) -> bool:
+    def in_node_get(self, url: str) -> bool:
         done = subprocess.run(self.in_node(sys.executable, "-c",
                                            "import sys, urllib.request as u; "
                                            f"u.urlopen({url!r}, timeout=2)"),
@@ -358,8 +362,8 @@ state = "{base / 'state'}"
     ready 127.0.0.1:8181
 }}
 """)
-        self._start("coredns", [self.binaries.coredns, "-conf", str(corefile)],
-                    lambda: self._in_node_get("http://127.0.0.1:8181/ready"))
+        self.start_in_node("coredns", [self.binaries.coredns, "-conf", str(corefile)],
+                    lambda: self.in_node_get("http://127.0.0.1:8181/ready"))
 
     # -- stop -------------------------------------------------------------------------
     def stop(self) -> None:
