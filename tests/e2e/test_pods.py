@@ -81,6 +81,25 @@ class PodsCluster:
                 return found
         return {}
 
+    def rolled_out(self, timeout: float = 600) -> None:
+        """Once the operator has applied the GeoProcessingCluster's last change (its
+        observedGeneration) and every Deployment has rolled it out."""
+        def applied() -> bool:
+            gpc = self.gpc() or {}
+            status = gpc.get("status") or {}
+            return (status.get("observedGeneration") == gpc["metadata"]["generation"]
+                    and self.condition("Ready").get("status") == "True")
+
+        wait_for(applied, timeout, "the operator to apply the change", interval=1)
+        for deployment in self.kube.items("deployments", NAMESPACE):
+            self.kube.kubectl("-n", NAMESPACE, "rollout", "status", f"--timeout={timeout}s",
+                              f"deployment/{deployment['metadata']['name']}")
+        # A rollout is complete before its old pods are gone: a node draining on its way
+        # out still answers what the gateway sent it, with the old settings.
+        wait_for(lambda: not [p for p in self.kube.items("pods", NAMESPACE)
+                              if p["metadata"].get("deletionTimestamp")], timeout,
+                 "the old pods to be gone", interval=1)
+
     def pods(self, component: str) -> list[dict]:
         return self.kube.items("pods", NAMESPACE, "-l",
                                f"app.kubernetes.io/component={component}")
@@ -147,10 +166,16 @@ def pods_cluster(real_node, built_images) -> Iterator[PodsCluster]:
 
 
 def _answers(url: str) -> bool:
+    return _status(requests.get, url) == 200
+
+
+def _status(method, url: str, timeout: float = 10, **kwargs) -> int | None:
+    """The HTTP status of a request, None when the connection failed (a gateway pod
+    being replaced drops its connections)."""
     try:
-        return requests.get(url, timeout=10).status_code == 200
+        return method(url, timeout=timeout, **kwargs).status_code
     except requests.RequestException:
-        return False
+        return None
 
 
 def busybox_pod(name: str, script: str, labels: dict | None = None,
@@ -290,8 +315,10 @@ def test_the_running_containers_are_confined_as_their_pods_say(pods_cluster):
         assert "0" not in uids, (component, status["Uid"])
         assert int(status["CapEff"], 16) == 0, (component, status["CapEff"])
         assert status["NoNewPrivs"].strip() == "1", component
-        token = Path(f"/proc/{pid}/root/var/run/secrets/kubernetes.io/serviceaccount/token")
-        assert token.exists() == (component == "operator"), component
+        mounts = [line.split()[4] for line in
+                  Path(f"/proc/{pid}/mountinfo").read_text().splitlines()]
+        token = any(m.endswith("/secrets/kubernetes.io/serviceaccount") for m in mounts)
+        assert token == (component == "operator"), (component, mounts)
     service = cluster.kube.get("service", f"{CLUSTER}-redis")
     port = cluster.node.forward_port(service["spec"]["clusterIP"], 6379)
     with pytest.raises(redis.AuthenticationError):
@@ -433,18 +460,24 @@ def walk_through_the_ingress(cluster: PodsCluster, tmp_path: Path) -> None:
                  "merge", "-p", json.dumps({"spec": {"gateway": {
                      "publicURL": public, "ingress": {
                          "enabled": True, "host": "localhost", "className": ingress.CLASS}}}}))
-    made = wait_for(lambda: kube.get("ingress", f"{CLUSTER}-gateway"), 120,
-                    "the operator's Ingress", interval=1)
+    cluster.rolled_out()  # every node's links name the new publicURL
+    made = kube.get("ingress", f"{CLUSTER}-gateway")
     assert made["spec"]["ingressClassName"] == ingress.CLASS
-    for deployment in kube.items("deployments", NAMESPACE):
-        kube.kubectl("-n", NAMESPACE, "rollout", "status", "--timeout=600s",
-                     f"deployment/{deployment['metadata']['name']}")
     kube.kubectl("-n", INGRESS_NAMESPACE, "rollout", "status", "--timeout=300s",
                  f"deployment/{ingress.NAME}")
     controller = kube.get("service", ingress.NAME, INGRESS_NAMESPACE)
     cluster.node.forward_port(controller["spec"]["clusterIP"], 80, local=port)
-    wait_for(lambda: _answers(f"{public}/api/wps/processes"), 180,
-             "the gateway to answer through the Ingress", interval=2)
+    # WPS 1.0.0 capabilities name the node's publicURL (its settings, not the request's).
+    capabilities = f"{public}/api/wps/wps?service=WPS&request=GetCapabilities"
+
+    def names_the_ingress() -> bool:
+        try:
+            return f"{public}/api/wps/wps" in requests.get(capabilities, timeout=30).text
+        except requests.RequestException:
+            return False
+
+    wait_for(lambda: all(names_the_ingress() for _ in range(8)), 180,
+             "every node to answer through the Ingress, naming its URL", interval=2)
     printed = io.StringIO()
     with redirect_stdout(printed):
         walkthrough(public, tmp_path / "walkthrough")
@@ -474,17 +507,17 @@ def test_basic_authentication_refuses_anonymous_and_serves_its_users(pods_cluste
     jobs = f"{cluster.gateway}/api/wps/jobs"
     grid = {"identifier": "native:creategrid", "inputs": {**GRID, "EXTENT": (
         "0,100,0,100 [EPSG:3857]")}}
-    wait_for(lambda: requests.get(f"{cluster.gateway}/api/wps/processes",
-                                  timeout=10).status_code == 401, 300,
-             "the gateway to refuse anonymous requests", interval=2)
+    cluster.rolled_out()
+    wait_for(lambda: _status(requests.get, f"{cluster.gateway}/api/wps/processes") == 401,
+             120, "the gateway to refuse anonymous requests", interval=2)
     refused = requests.post(jobs, json=grid, timeout=60)
     assert refused.status_code == 401 and "Basic" in refused.headers["WWW-Authenticate"]
     analyst = ("analyst", users["analyst"])
-    served = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(
-        requests.post(jobs, json=grid, auth=analyst, timeout=120)), 300,
-        "an authenticated job to be served", interval=3)
+    assert _status(requests.get, f"{cluster.gateway}/api/wps/processes", auth=analyst) == 200
+    served = requests.post(jobs, json=grid, auth=analyst, timeout=120)
+    assert served.status_code == 200, served.text
     assert served.json()["data"]["status"] == "succeeded", served.text
-    job_id = served.json()["data"]["JobId"]
+    job_id = served.json()["data"]["jobId"]
     assert requests.get(f"{jobs}/{job_id}", auth=analyst, timeout=10).status_code == 200
     other = requests.get(f"{jobs}/{job_id}", auth=("other", users["other"]), timeout=10)
     assert other.status_code == 404, other.text  # another user's job is unknown to them

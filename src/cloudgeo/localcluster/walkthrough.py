@@ -17,6 +17,13 @@ def _show(title: str, payload: dict) -> None:
     print(json.dumps(payload, indent=2, ensure_ascii=False)[:1500])
 
 
+def _succeeded(response: requests.Response) -> None:
+    """Stops the walkthrough with what the service answered, when it refused a step."""
+    if not response.ok:
+        raise SystemExit(f"{response.request.method} {response.url}: {response.status_code} "
+                         f"{response.text[:2000]}")
+
+
 def run(gateway: str, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     points = point_shapefile_zip(folder, count=10)
@@ -32,7 +39,7 @@ def run(gateway: str, folder: Path) -> None:
             "inputs": {"INPUT": {"type": "reference", "href": link}, "DISTANCE": 100}}
     started = time.monotonic()
     response = requests.post(f"{gateway}/api/wps/jobs", json=body, timeout=300)
-    response.raise_for_status()
+    _succeeded(response)
     _show(f"2. POST /api/wps/jobs native:buffer, sync ({time.monotonic() - started:.2f} s, "
           f"served by {response.headers.get('X-CloudGeo-Node')})", response.json())
     buffered = download(response.json()["data"]["output"]["OUTPUT"], folder)
@@ -50,7 +57,7 @@ def run(gateway: str, folder: Path) -> None:
             "inputs": {"il": {"type": "reference", "href": raster_link},
                        "exp": "(im1b4 - im1b3) / (im1b4 + im1b3)"}}
     response = requests.post(f"{gateway}/api/wps/jobs", json=body, timeout=60)
-    response.raise_for_status()
+    _succeeded(response)
     _show("4. POST /api/wps/jobs otb:BandMath, async", response.json())
     job_id = response.json()["data"]["JobId"]
     deadline = time.monotonic() + 300
