@@ -2,9 +2,9 @@
 repository keyed by the pinned versions (tools/*/go.mod: the control plane, Helm, CoreDNS
 and Consul).
 
-A fresh machine pays the build once (about 22 minutes on 2 cores, Consul 7 of them; `go` >= the modules'
-`go` line must be on PATH, and the Go module proxy reachable); later runs find the
-binaries. Set CLOUDGEO_CONTROLPLANE_CACHE to move the cache.
+A fresh machine pays the build once (about 22 minutes on 2 cores, Consul 7 of them;
+`go` >= the modules' `go` line must be on PATH, and the Go module proxy reachable);
+later runs find the binaries. Set CLOUDGEO_CONTROLPLANE_CACHE to move the cache.
 """
 
 from __future__ import annotations
