@@ -25,7 +25,8 @@ def test_denied_expression_functions_exist_and_cover_files_and_paths(tmp_path):
             "print(json.dumps([[f.name(), f.groups()] for f in QgsExpression.Functions()]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
-                                           "XDG_RUNTIME_DIR": str(tmp_path)})
+                                           "XDG_RUNTIME_DIR": str(tmp_path),
+                                           "TMPDIR": str(tmp_path)})
     functions = {name: groups for name, groups in json.loads(done.stdout.splitlines()[-1])}
     assert set(DENIED_FUNCTIONS) <= set(functions)
     files = {name for name, groups in functions.items() if "Files and Paths" in groups}

@@ -98,3 +98,8 @@ class SeaweedFS:
     def stop(self) -> None:
         if self.process:
             self.process.stop()
+        # The admin and S3 gRPC sockets have fixed /tmp paths (no flag moves them), named
+        # by the ports we chose; weed leaves them behind.
+        for server in ("admin", "s3"):
+            port = self.ports[f"{server}.port.grpc"]
+            Path(f"/tmp/seaweedfs-{server}-grpc-{port}.sock").unlink(missing_ok=True)
