@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cloudgeo.client import upload_file
-from cloudgeo.common.managed_processes import StartupFailed, free_port
+from cloudgeo.common.managed_processes import ManagedProcess, StartupFailed, free_port
 from cloudgeo.localcluster import services
 from cloudgeo.localcluster.redis_server import RedisServer
 from cloudgeo.localcluster.seaweedfs import SeaweedFS
@@ -27,11 +27,13 @@ from cloudgeo.samples import four_band_geotiff, point_shapefile_zip
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.storage.settings import S3Settings
 from tests.support import wps as wps_support
+from tests.support.controlplane.prebuild import start_background_build
 from tests.support.docker import DockerEngine, why_no_engine
 from tests.support.httpserver import Routes, serve
 from tests.support.images import BuiltImages, build_images
 
 SESSION_TMPDIR = pytest.StashKey[tuple]()  # (the session's $TMPDIR, the one before it)
+BACKGROUND_BUILD = pytest.StashKey[ManagedProcess | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,6 +43,23 @@ def pytest_configure(config: pytest.Config) -> None:
     folder = tempfile.mkdtemp(prefix="cloudgeo-tests-")
     config.stash[SESSION_TMPDIR] = (folder, os.environ.get("TMPDIR"))
     os.environ["TMPDIR"] = folder
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a selected test needs the control plane and its binaries are not built yet,
+    the build starts now, beside the tests that come first (tests/support/controlplane/
+    prebuild.py): on a fresh machine it is most of the suite's extra time."""
+    wanted = not session.config.option.collectonly and any(
+        item.get_closest_marker("control_plane") for item in session.items)
+    folder = session.config.stash[SESSION_TMPDIR][0]
+    session.config.stash[BACKGROUND_BUILD] = (
+        start_background_build(Path(folder) / "controlplane-build.log") if wanted else None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    build = session.config.stash.get(BACKGROUND_BUILD, None)
+    if build is not None:  # a run cut short leaves it unfinished; the next one resumes
+        build.stop()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

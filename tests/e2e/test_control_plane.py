@@ -40,6 +40,8 @@ from tests.support.controlplane.node_agent import NodeAgent
 from tests.support.controlplane.server import ControlPlane
 from tests.support.waiting import wait_for as wait_until_true
 
+pytestmark = pytest.mark.control_plane
+
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE, CLUSTER = "cg", "geo"
 OPERATOR_SA = f"{RELEASE}-operator"

@@ -46,7 +46,7 @@ IMAGES = ["wps-node", "file-service", "gateway", "seaweedfs", "operator", "test-
           "test-consul"]
 # The first test pays for the session's image builds (about 6 minutes here) if the
 # container tests did not, then for the node, the import and the cluster's start.
-pytestmark = pytest.mark.timeout(3000)
+pytestmark = [pytest.mark.timeout(3000), pytest.mark.control_plane]
 
 
 def chart_values(public_url: str) -> dict:

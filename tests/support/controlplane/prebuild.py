@@ -1,0 +1,25 @@
+"""The control plane's binaries built in the background while the suite's first tests run.
+
+On a fresh machine the Go build (about 22 minutes on 2 cores) would otherwise start
+only when the first control-plane test asks for the binaries, after the unit,
+integration and container tests: built beside them instead, at a lower CPU priority
+so the tests keep the cores they need, it is done or nearly so by then. The tests'
+own `ensure_built()` waits on the build's lock, and builds (and fails with the reason)
+whatever the background build could not.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cloudgeo.common.managed_processes import ManagedProcess
+from tests.support.controlplane.build import ROOT, missing_binaries
+
+
+def start_background_build(log: Path) -> ManagedProcess | None:
+    """The background build, or None when every binary is already in the cache."""
+    if not missing_binaries():
+        return None
+    argv = ["nice", "-n", "10", sys.executable, "-m", "tests.support.controlplane.build"]
+    return ManagedProcess("control plane build", argv, log, cwd=ROOT).start()
