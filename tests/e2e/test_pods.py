@@ -309,13 +309,73 @@ def test_owslib_wps_and_ogc_api_through_the_gateway_service(pods_cluster, tmp_pa
 
 def container_pid(cluster: PodsCluster, pod: dict) -> int:
     """The host PID of a pod's first container's process (containers share our kernel)."""
-    container = pod["status"]["containerStatuses"][0]["containerID"]
-    task = container.removeprefix("containerd://")
-    for line in cluster.node.ctr("tasks", "list").stdout.splitlines()[1:]:
-        fields = line.split()
-        if fields[0] == task:
-            return int(fields[1])
-    raise AssertionError(f"no task {task} for {pod['metadata']['name']}")
+    return container_pids(cluster, [pod])[pod["metadata"]["name"]]
+
+
+def container_pids(cluster: PodsCluster, pods: list[dict]) -> dict[str, int]:
+    tasks = dict(line.split()[:2] for line in
+                 cluster.node.ctr("tasks", "list").stdout.splitlines()[1:])
+    pids = {}
+    for pod in pods:
+        task = pod["status"]["containerStatuses"][0]["containerID"].removeprefix(
+            "containerd://")
+        assert task in tasks, f"no task {task} for {pod['metadata']['name']}"
+        pids[pod["metadata"]["name"]] = int(tasks[task])
+    return pids
+
+
+COMPONENT = "app.kubernetes.io/component"
+
+
+def policed_walkthrough(cluster: PodsCluster, folder: Path) -> set[tuple[str, str, int]]:
+    """The walkthrough, while every TCP connection a CloudGeo pod accepts is recorded;
+    each one from another pod must be allowed by the NetworkPolicies as an enforcing CNI
+    judges them (the bridge plugin here enforces nothing). Returns what was seen, as
+    (client component, server component, port)."""
+    from tests.support import networkpolicy, podtraffic
+
+    kube = cluster.kube
+    running = [p for p in kube.items("pods", NAMESPACE)
+               if p["status"].get("phase") == "Running" and
+               not p["metadata"].get("deletionTimestamp")]
+    seen = podtraffic.observe(container_pids(cluster, running),
+                              lambda: walk_through(cluster.gateway, folder))
+    namespaces = {n["metadata"]["name"]: n["metadata"].get("labels") or {}
+                  for n in kube.items("namespaces")}
+    by_ip = {pod.ip: pod for pod in (
+        networkpolicy.Pod.from_object(p, namespaces[p["metadata"]["namespace"]])
+        for p in kube.items("pods", NAMESPACE, "--all-namespaces")
+        if p["status"].get("podIP") and not p["spec"].get("hostNetwork"))}
+    by_name = {pod.name: pod for pod in by_ip.values()}
+    policies = kube.items("networkpolicies", NAMESPACE)
+    edges, refused, outside = set(), [], set()
+    for connection in seen:
+        server, client = by_name[connection.server], by_ip.get(connection.client_ip)
+        if client is None:  # the node itself: kubelet probes, our port forwards, Prometheus
+            outside.add((connection.client_ip, connection.server, connection.port))
+            continue
+        if client.name == server.name:
+            continue
+        edges.add((client.labels.get(COMPONENT, client.name),
+                   server.labels.get(COMPONENT, server.name), connection.port))
+        why = networkpolicy.refusal(policies, client, server, connection.port)
+        if why:
+            refused.append(why)
+    print("pod-to-pod connections seen:", sorted(edges))
+    print("from outside the pods:", sorted({(ip, port) for ip, _, port in outside}))
+    assert refused == [], sorted(set(refused))
+    return edges
+
+
+def test_every_connection_between_pods_is_one_the_network_policies_allow(
+        pods_cluster, tmp_path):
+    """Judged on the traffic of a walkthrough (policed_walkthrough), and the connections
+    the architecture rests on were among it: else the check would prove nothing."""
+    edges = {(client, server) for client, server, _ in
+             policed_walkthrough(pods_cluster, tmp_path / "walkthrough")}
+    assert {("gateway", "wps-node"), ("gateway", "file-service"), ("gateway", "redis"),
+            ("wps-node", "redis"), ("wps-node", "seaweedfs"),
+            ("file-service", "seaweedfs")} <= edges, edges
 
 
 def test_the_running_containers_are_confined_as_their_pods_say(pods_cluster):
@@ -582,7 +642,9 @@ def test_the_consul_registry_variant_routes_by_consuls_catalogue(pods_cluster, t
     wait_for(lambda: registered(WPS_SERVICE) == pod_ips("wps-node") and
              registered(FILE_SERVICE) == pod_ips("file-service"), 300,
              "every node and file service in Consul's catalogue, passing", interval=2)
-    walk_through(cluster.gateway, tmp_path / "walkthrough")
+    edges = {(client, server) for client, server, _ in
+             policed_walkthrough(cluster, tmp_path / "walkthrough")}
+    assert {("gateway", "consul"), ("gateway", "wps-node")} <= edges, edges
     names = {p["metadata"]["name"] for p in cluster.pods("wps-node")}
     assert cluster.node_ids() == names
     gone = sorted(names)[0]
