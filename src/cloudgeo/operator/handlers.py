@@ -32,14 +32,27 @@ from cloudgeo.operator.kubeapi import KubeApi
 from cloudgeo.operator.reconcile import children, reconcile
 from cloudgeo.operator.settings import OperatorSettings
 
-SETTINGS = OperatorSettings.from_env()
 LOG = logging.getLogger("cloudgeo.operator")
 OWNED = {"app.kubernetes.io/managed-by": MANAGED_BY}
 
 
 @functools.cache
+def settings() -> OperatorSettings:
+    """Read once, on first use: importing the handlers reads nothing."""
+    return OperatorSettings.from_env()
+
+
+def __getattr__(name: str) -> Any:
+    # `handlers.SETTINGS`, as it was when read at import (the operator image's check).
+    if name == "SETTINGS":
+        return settings()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
 def api() -> KubeApi:
-    return KubeApi(SETTINGS.field_manager, absent_kind_recheck=SETTINGS.absent_kind_recheck)
+    return KubeApi(settings().field_manager,
+                   absent_kind_recheck=settings().absent_kind_recheck)
 
 
 def sync(resource: dict[str, Any]) -> None:
@@ -123,14 +136,14 @@ def child_changed(body: kopf.Body, **_: Any) -> None:
 
 
 def resync_all() -> None:
-    for namespace in SETTINGS.namespaces or (None,):
+    for namespace in settings().namespaces or (None,):
         for resource in api().list(API_VERSION, KIND, namespace):
             SYNCS.run(resource["metadata"]["namespace"], resource["metadata"]["name"])
 
 
 async def resync_forever() -> None:
     while True:
-        await asyncio.sleep(SETTINGS.status_interval)
+        await asyncio.sleep(settings().status_interval)
         try:
             await asyncio.to_thread(resync_all)
         except Exception:  # the next round tries again; one failure never stops it

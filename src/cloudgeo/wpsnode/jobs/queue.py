@@ -11,7 +11,10 @@ never after every job (a fresh QGIS costs 1-1.5 s).
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from celery import Celery
 
@@ -20,26 +23,56 @@ from cloudgeo.wpsnode.settings import WpsSettings
 
 RUN_JOB = "cloudgeo.run_job"
 
-# The node hands credentials over outside the environment; they live only in here.
-settings = WpsSettings.from_env(take_over(os.environ))
 
-app = Celery("cloudgeo", broker=settings.redis_url, set_as_current=True)
-app.conf.update(
-    task_default_queue=settings.queue,
-    task_acks_late=True,
-    task_reject_on_worker_lost=True,
-    task_ignore_result=True,  # results live in our own job records
-    worker_prefetch_multiplier=1,
-    # No recycling by job count: QGIS, which grows with use, lives in a process of its
-    # own, renewed by the worker between jobs (worker/runner.py). The Celery process
-    # is still replaced should it grow past the memory cap.
-    worker_max_memory_per_child=settings.max_worker_memory_mb * 1024,
-    worker_hijack_root_logger=False,
-    worker_send_task_events=False,
-    broker_connection_retry_on_startup=True,
-    # A message whose consumer vanished without acking is delivered again after this.
-    broker_transport_options={"visibility_timeout": settings.job_time_limit + 60},
-)
+@functools.cache
+def settings() -> WpsSettings:
+    """The node's settings, read once, on first use (never at import). In the Celery
+    worker that is in its main process, before the pool forks: the node hands credentials
+    over outside the environment, in a file deleted on reading (common/secrets.py)."""
+    return WpsSettings.from_env(take_over(os.environ))
+
+
+def celery_config(node: WpsSettings) -> dict[str, Any]:
+    return {
+        "broker_url": node.redis_url,
+        "task_default_queue": node.queue,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_ignore_result": True,  # results live in our own job records
+        "worker_prefetch_multiplier": 1,
+        # No recycling by job count: QGIS, which grows with use, lives in a process of
+        # its own, renewed by the worker between jobs (worker/runner.py). The Celery
+        # process is still replaced should it grow past the memory cap.
+        "worker_max_memory_per_child": node.max_worker_memory_mb * 1024,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "broker_connection_retry_on_startup": True,
+        # A message whose consumer vanished without acking is delivered again after this.
+        "broker_transport_options": {"visibility_timeout": node.job_time_limit + 60},
+    }
+
+
+class _FromSettings(Mapping[str, Any]):
+    """Celery's configuration, made from the node's settings when Celery first reads it
+    (a send, or the worker starting). Not Celery's on_configure signal: it would log a
+    bad setting's error and carry on with Celery's defaults."""
+
+    def _config(self) -> dict[str, Any]:
+        return celery_config(settings())
+
+    def __getitem__(self, key: str) -> Any:
+        return self._config()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._config())
+
+    def __len__(self) -> int:
+        return len(self._config())
+
+
+# Built without settings, so that importing this module reads nothing.
+app = Celery("cloudgeo", set_as_current=True)
+app.config_from_object(_FromSettings())
 
 
 def submit(job_id: str, time_limit: float, queue: str = "") -> None:
@@ -48,7 +81,7 @@ def submit(job_id: str, time_limit: float, queue: str = "") -> None:
     run, which inside a QGIS progress callback would abort the whole process.)"""
     # The task id is the job id, so a dismiss can revoke it by name.
     app.send_task(RUN_JOB, args=[job_id], time_limit=time_limit, task_id=job_id,
-                  queue=queue or settings.queue)
+                  queue=queue or settings().queue)
 
 
 def stop_running(job_id: str) -> None:

@@ -17,7 +17,7 @@ class JobTask(app.Task):
         """Runs in the pool's parent when a job hit its hard time limit and its
         worker process was killed: the child can no longer record the failure."""
         if isinstance(exc, TimeLimitExceeded) and args:
-            lifecycle.record_timeout(settings, args[0])
+            lifecycle.record_timeout(settings(), args[0])
 
 
 @app.task(name=RUN_JOB, base=JobTask)
@@ -29,22 +29,22 @@ def run_job(job_id: str) -> None:
 def note_holder(request=None, **_) -> None:
     """In the node's main process: this node now holds the queued job's message."""
     if request is not None and request.args:
-        lifecycle.note_queued(settings, request.args[0])
+        lifecycle.note_queued(settings(), request.args[0])
 
 
 @signals.worker_init.connect
 def take_over_previous_run(**_) -> None:
-    lifecycle.rescue_previous_run(settings)
+    lifecycle.rescue_previous_run(settings())
 
 
 @signals.worker_ready.connect
 def announce_node(**_) -> None:
-    lifecycle.start_node_heartbeat(settings)
+    lifecycle.start_node_heartbeat(settings())
 
 
 @signals.worker_process_init.connect
 def start_qgis_worker(**_) -> None:
-    lifecycle.start(settings)
+    lifecycle.start(settings())
 
 
 @signals.worker_process_shutdown.connect

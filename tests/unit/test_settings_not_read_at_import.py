@@ -1,0 +1,59 @@
+"""Nothing is read from the environment at import: the Celery queue (which the worker
+starts from, `celery -A cloudgeo.wpsnode.worker.tasks:app`) and the operator's handlers
+read their settings on first use, and a bad value then names the variable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+IMPORT_THEN_USE = """
+import json, sys
+from cloudgeo.wpsnode.jobs import queue
+from cloudgeo.wpsnode.worker import tasks
+from cloudgeo.operator import handlers
+from pathlib import Path
+read_at_import = [queue.settings.cache_info().currsize, handlers.settings.cache_info().currsize,
+                  queue.app.configured, Path(sys.argv[1]).exists()]
+errors = []
+for use in (lambda: queue.app.conf.broker_url, lambda: handlers.SETTINGS):
+    try:
+        use()
+    except ValueError as exc:
+        errors.append(str(exc))
+print(json.dumps([read_at_import, errors, Path(sys.argv[1]).exists()]))
+"""
+
+
+def test_importing_the_queue_the_worker_tasks_and_the_handlers_reads_no_setting(tmp_path):
+    handover = tmp_path / "handover"
+    handover.write_text('{"CLOUDGEO_REDIS_URL": "redis://:secret@127.0.0.1:1/0"}')
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+           "CLOUDGEO_WPS_QGIS_WORKERS": "zero", "CLOUDGEO_OPERATOR_STATUS_INTERVAL": "soon",
+           "CLOUDGEO_SECRETS_FILE": str(handover)}
+    done = subprocess.run([sys.executable, "-c", IMPORT_THEN_USE, str(handover)], env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    read_at_import, errors, handover_left = json.loads(done.stdout.strip().splitlines()[-1])
+    # Nothing read, not configured, the credentials' hand-over file still there ...
+    assert read_at_import == [0, 0, False, True]
+    # ... and on first use the bad values stop it, naming the variable.
+    assert errors == ["CLOUDGEO_WPS_QGIS_WORKERS='zero' is not a whole number",
+                      "CLOUDGEO_OPERATOR_STATUS_INTERVAL='soon' is not a number"]
+    assert not handover_left  # taken over (and deleted) on that first use
+
+
+def test_the_celery_app_is_configured_from_the_settings_on_first_use():
+    from cloudgeo.wpsnode.jobs.queue import celery_config
+    from cloudgeo.wpsnode.settings import WpsSettings
+
+    node = WpsSettings.from_env({"CLOUDGEO_REDIS_URL": "redis://h:1/0",
+                                 "CLOUDGEO_WPS_QUEUE": "q", "CLOUDGEO_WPS_JOB_TIME_LIMIT": "5"})
+    config = celery_config(node)
+    assert (config["broker_url"], config["task_default_queue"]) == ("redis://h:1/0", "q")
+    assert config["broker_transport_options"] == {"visibility_timeout": 65}
+    assert config["worker_max_memory_per_child"] == 2048 * 1024
