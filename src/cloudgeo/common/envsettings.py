@@ -211,3 +211,8 @@ class ServerDefaults:
 
         return ServerSettings.from_env(environment(environ), self.prefix, port=self.port,
                                        workers=self.workers, threads=self.threads)
+
+
+def env_name(cls: type, name: str) -> str:
+    """The environment variable of a declared setting of `cls`."""
+    return declared(cls)[name].env

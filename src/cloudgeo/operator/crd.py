@@ -2,6 +2,8 @@
 
 Defaults live in this schema only: the API server applies them, and the builders
 apply the same ones (defaults.apply_defaults), so a spec reads the same either way.
+A field that sets a service's setting takes its default, bounds and description from
+the setting's declaration (specsettings.setting_schema).
 kopf has no conversion webhooks, so later versions must only add fields.
 """
 
@@ -10,8 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudgeo.gateway.config import AUTH_MODES, DEFAULT_USER_HEADER
-from cloudgeo.wpsnode.caller import JOB_LIST_MODES
-from cloudgeo.wpsnode.settings import SANDBOX_MODES, WpsSettings
+from cloudgeo.operator.specsettings import FILES, NODES, setting_schema
 
 GROUP = "cloudgeo.io"
 VERSION = "v1alpha1"
@@ -134,48 +135,34 @@ def wps_nodes_schema() -> dict:
                                                     "maxReplicas"}]})
     return _object({
         "replicas": _int(3, 0, 200, "Number of WPS node pods."),
-        "qgisWorkers": _int(2, 1, 64, "QGIS worker processes per pod (one job at a time "
-                                      "each)."),
+        "qgisWorkers": setting_schema(NODES, "qgisWorkers", maximum=64, note="Per pod."),
         "image": _image("wps-node"),
         "imagePullPolicy": _pull_policy(),
         "resources": _resources({"cpu": "1", "memory": "2Gi"}, {"memory": "4Gi"}),
-        "jobTimeLimitSeconds": _int(3600, 1, doc="Hard time limit of one job."),
-        "maxQueuedJobs": _int(1000, 1, doc="Queued jobs beyond which requests get 503."),
-        "resultTTLSeconds": _int(86400, 60, doc="How long results and records are kept."),
-        "maxJobsPerWorker": _int(500, 1, doc="A QGIS worker's QGIS process is renewed "
-                                             "after this many jobs (a spare takes over "
-                                             "between two jobs)."),
-        "maxJobScratchSize": _int(WpsSettings.max_job_scratch, 1024 ** 2, doc=(
-            "Bytes a job may write in its folder while it runs (fetched inputs, outputs, "
-            "QGIS's temporary files); past it the job is stopped and fails naming the cap. "
-            "The pods' ephemeral-storage limit and emptyDir sizeLimit follow from it.")),
-        "maxOutputSize": _int(WpsSettings.max_output_size, 1, doc=(
-            "Bytes of each output file; a job with a larger one fails and stores nothing.")),
-        "maxJobsPerCaller": _int(WpsSettings.max_jobs_per_caller, 1, doc=(
-            "Jobs one caller (authenticated user, else client address) may have queued or "
-            "running at once; past it requests get 429 with Retry-After.")),
+        "jobTimeLimitSeconds": setting_schema(NODES, "jobTimeLimitSeconds"),
+        "maxQueuedJobs": setting_schema(NODES, "maxQueuedJobs"),
+        "resultTTLSeconds": setting_schema(NODES, "resultTTLSeconds", minimum=60),
+        "maxJobsPerWorker": setting_schema(NODES, "maxJobsPerWorker"),
+        "maxJobScratchSize": setting_schema(
+            NODES, "maxJobScratchSize", note="The pods' ephemeral-storage limit and emptyDir "
+                                             "sizeLimit follow from it."),
+        "maxOutputSize": setting_schema(NODES, "maxOutputSize"),
+        "maxJobsPerCaller": setting_schema(NODES, "maxJobsPerCaller"),
         "inputFormats": _object({
-            "include": _globs("GDAL driver short names accepted as inputs besides the "
-                              "reviewed allow-list (docs/security.md), e.g. netCDF. Each "
-                              "one widens what a caller's file can make GDAL do."),
+            "include": setting_schema(NODES, "inputFormats", "include",
+                                      note="See docs/security.md."),
         }, "Which layer formats inputs may have."),
-        "sandbox": _str(WpsSettings.sandbox, "required: a QGIS process runs only confined by "
-                                             "Landlock file rules and the seccomp filter, "
-                                             "else the node does not start; best-effort: "
-                                             "with what the kernel offers, missing pieces "
-                                             "logged.", enum=list(SANDBOX_MODES)),
+        "sandbox": setting_schema(NODES, "sandbox"),
         "podDisruptionBudget": _object({"minAvailable": _int(1, 0, doc=(
             "WPS node pods kept running through voluntary disruptions (node drains)."))},
                                        "PodDisruptionBudget of the nodes (when replicas > 1)."),
         "autoscaling": autoscaling,
         "processes": _object({
-            "include": _globs("Process ids (globs) to publish; all that the policy allows "
-                              "when empty. A withheld algorithm is published only when "
-                              "named exactly (no wildcard)."),
-            "exclude": _globs("Process ids (globs) never to publish."),
+            "include": setting_schema(NODES, "processes", "include"),
+            "exclude": setting_schema(NODES, "processes", "exclude"),
         }, "Which algorithms the nodes publish (the publication policy: docs/security.md)."),
-        "admins": _globs("Authenticated user ids that see and dismiss every job, and "
-                         "deploy, replace and undeploy models (OGC API - Processes Part 2)."),
+        "admins": setting_schema(NODES, "admins", note="The file service lets them act on "
+                                                       "every file."),
         "models": _object({
             "configMap": _str(doc=(
                 "A ConfigMap whose keys are QGIS Processing models (NAME.model3, published "
@@ -186,35 +173,21 @@ def wps_nodes_schema() -> dict:
             "persistentVolumeClaim": _str(doc=(
                 "Instead of a ConfigMap: a claim (ReadOnlyMany, or on one node) holding "
                 "the same files.")),
-            "maxSize": _int(WpsSettings.max_model_size, 1024, doc=(
-                "Bytes of one model or script, from the folder or deployed.")),
+            "maxSize": setting_schema(NODES, "models", "maxSize"),
         }, "QGIS models and scripts published as processes (docs/security.md).",
             **{"x-kubernetes-validations": [{
                 "rule": "!has(self.configMap) || !has(self.persistentVolumeClaim)",
                 "message": "models: a configMap or a persistentVolumeClaim, not both"}]}),
         "callbacks": _object({
-            "hosts": {"type": "array", "items": {"type": "string", "minLength": 1},
-                      "default": list(WpsSettings.callback_hosts), "description": (
-                          "host:port (or URLs) a job's subscriber may name; `*` any host "
-                          "that resolves only to public addresses (the nodes' "
-                          "NetworkPolicy then lets them reach public addresses on ports "
-                          "80 and 443, and on the port of each named host); empty: no "
-                          "callbacks. A named host inside the cluster's own networks "
-                          "needs a NetworkPolicy of your own as well.")},
-            "attempts": _int(WpsSettings.callback_attempts, 1, 50, doc=(
-                "Tries of one delivery to a subscriber that fails to take it, 1, 2, 4 "
-                "... 60 s apart.")),
+            "hosts": setting_schema(NODES, "callbacks", "hosts", note=(
+                "With `*` the nodes' NetworkPolicy lets them reach public addresses on "
+                "ports 80 and 443, and on the port of each named host; a named host inside "
+                "the cluster's own networks needs a NetworkPolicy of your own as well.")),
+            "attempts": setting_schema(NODES, "callbacks", "attempts", maximum=50),
         }, "OGC API callbacks: the job's status and results POSTed to the URLs its "
            "subscriber names (docs/security.md)."),
-        "jobList": _str("owner", "owner: the OGC job list shows the caller's own jobs, and is "
-                                 "off without authentication; public: it lists every job "
-                                 "even without authentication.", enum=list(JOB_LIST_MODES)),
+        "jobList": setting_schema(NODES, "jobList"),
     }, "The WPS nodes: PyWPS/Flask over pools of QGIS worker processes.")
-
-
-def _globs(doc: str) -> dict:
-    return {"type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
-            "description": doc}
 
 
 def authentication_schema() -> dict:
@@ -245,10 +218,8 @@ def file_service_schema() -> dict:
         "image": _image("file-service"),
         "imagePullPolicy": _pull_policy(),
         "resources": _resources({"cpu": "250m", "memory": "256Mi"}, {"memory": "512Mi"}),
-        "maxUploadSize": _int(1024 ** 3, 1, doc="Largest accepted upload, in bytes."),
-        "ownerOnlyRetrieval": {"type": "boolean", "default": False, "description": (
-            "With authentication: a file's direct link works only for its owner (and the "
-            "admins); else a link is a capability anyone holding it may use.")},
+        "maxUploadSize": setting_schema(FILES, "maxUploadSize"),
+        "ownerOnlyRetrieval": setting_schema(FILES, "ownerOnlyRetrieval"),
     }, "The file service (uploads and direct links over object storage).")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudgeo.common.envsettings import env_name
+from cloudgeo.fileservice.settings import FileServiceSettings
 from cloudgeo.operator.builders.common import (
     FILE_PORT,
     ClusterView,
@@ -14,6 +16,7 @@ from cloudgeo.operator.builders.common import (
     service,
 )
 from cloudgeo.operator.builders.settings import service_env, settings_stamp
+from cloudgeo.operator.specsettings import FILE_ACCESS, FILE_LIMITS, spec_env
 
 COMPONENT = "file-service"
 
@@ -23,10 +26,8 @@ def file_access_env(cluster: ClusterView) -> dict[str, str]:
     auth = cluster.spec["gateway"]["authentication"]
     if auth["mode"] == "none":
         return {}
-    return {"CLOUDGEO_FILE_USER_HEADER": auth["userHeader"],
-            "CLOUDGEO_FILE_ADMINS": ",".join(cluster.spec["wpsNodes"]["admins"]),
-            "CLOUDGEO_FILE_OWNER_ONLY_RETRIEVAL": str(
-                cluster.spec["fileService"]["ownerOnlyRetrieval"]).lower()}
+    return {env_name(FileServiceSettings, "user_header"): auth["userHeader"],
+            **spec_env(cluster.spec, FILE_ACCESS)}
 
 
 def file_service_deployment(cluster: ClusterView) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def file_service_deployment(cluster: ClusterView) -> dict[str, Any]:
         **service_env(cluster, {"CLOUDGEO_FILE_HOST": "0.0.0.0",
                                 "CLOUDGEO_FILE_PORT": str(FILE_PORT),
                                 "CLOUDGEO_FILE_ADVERTISE_URL": f"http://$(POD_IP):{FILE_PORT}",
-                                "CLOUDGEO_FILE_MAX_SIZE": str(files["maxUploadSize"]),
+                                **spec_env(cluster.spec, FILE_LIMITS),
                                 "CLOUDGEO_FILE_METRICS_DIR": "/tmp/metrics",
                                 **file_access_env(cluster)}),
         "ports": [{"name": "http", "containerPort": FILE_PORT, "protocol": "TCP"}],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudgeo.common.envsettings import env_name
 from cloudgeo.operator.builders.common import (
     WPS_PORT,
     ClusterView,
@@ -17,6 +18,15 @@ from cloudgeo.operator.builders.common import (
     service,
 )
 from cloudgeo.operator.builders.settings import service_env, settings_stamp
+from cloudgeo.operator.specsettings import (
+    NODE_ADMINS,
+    NODE_GUARDS,
+    NODE_JOB_LIST,
+    NODE_LIMITS,
+    NODE_PUBLICATION,
+    spec_env,
+)
+from cloudgeo.wpsnode.settings import WpsSettings
 
 COMPONENT = "wps-node"
 STATE_DIR = "/var/lib/cloudgeo"
@@ -57,15 +67,13 @@ def node_selector(cluster: ClusterView) -> str:
 
 def access_env(cluster: ClusterView) -> dict[str, str]:
     """Publication policy, job scoping and (with authentication) the identity header."""
-    nodes = cluster.spec["wpsNodes"]
-    env = {"CLOUDGEO_WPS_JOB_LIST": nodes["jobList"]}
-    for key in ("include", "exclude"):
-        if nodes["processes"][key]:
-            env[f"CLOUDGEO_WPS_PROCESSES_{key.upper()}"] = ",".join(nodes["processes"][key])
+    env = spec_env(cluster.spec, NODE_JOB_LIST)
+    env.update(spec_env(cluster.spec, (entry for entry in NODE_PUBLICATION
+                                       if entry.value(cluster.spec))))
     auth = cluster.spec["gateway"]["authentication"]
     if auth["mode"] != "none":
-        env["CLOUDGEO_WPS_USER_HEADER"] = auth["userHeader"]
-        env["CLOUDGEO_WPS_ADMINS"] = ",".join(nodes["admins"])
+        env[env_name(WpsSettings, "user_header")] = auth["userHeader"]
+        env.update(spec_env(cluster.spec, NODE_ADMINS))
     return env
 
 
@@ -75,26 +83,15 @@ def node_container(cluster: ClusterView) -> dict[str, Any]:
         "CLOUDGEO_WPS_HOST": "0.0.0.0",
         "CLOUDGEO_WPS_PORT": str(WPS_PORT),
         "CLOUDGEO_WPS_ADVERTISE_URL": f"http://$(POD_IP):{WPS_PORT}",
-        "CLOUDGEO_WPS_QGIS_WORKERS": str(nodes["qgisWorkers"]),
-        "CLOUDGEO_WPS_JOB_TIME_LIMIT": str(nodes["jobTimeLimitSeconds"]),
-        "CLOUDGEO_WPS_MAX_QUEUED": str(nodes["maxQueuedJobs"]),
-        "CLOUDGEO_WPS_RESULT_TTL": str(nodes["resultTTLSeconds"]),
-        "CLOUDGEO_WPS_MAX_JOBS_PER_WORKER": str(nodes["maxJobsPerWorker"]),
-        "CLOUDGEO_WPS_MAX_JOB_SCRATCH": str(nodes["maxJobScratchSize"]),
-        "CLOUDGEO_WPS_MAX_OUTPUT_SIZE": str(nodes["maxOutputSize"]),
-        "CLOUDGEO_WPS_MAX_JOBS_PER_CALLER": str(nodes["maxJobsPerCaller"]),
-        "CLOUDGEO_WPS_MAX_MODEL_SIZE": str(nodes["models"]["maxSize"]),
-        "CLOUDGEO_WPS_MODELS_DIR": MODELS_DIR if models_volume(nodes) else "",
-        "CLOUDGEO_WPS_INPUT_FORMATS_INCLUDE": ",".join(nodes["inputFormats"]["include"]),
-        "CLOUDGEO_WPS_SANDBOX": nodes["sandbox"],
-        "CLOUDGEO_WPS_CALLBACK_HOSTS": ",".join(nodes["callbacks"]["hosts"]),
-        "CLOUDGEO_WPS_CALLBACK_ATTEMPTS": str(nodes["callbacks"]["attempts"]),
-        "CLOUDGEO_WPS_STATE_DIR": STATE_DIR,
+        **spec_env(cluster.spec, NODE_LIMITS),
+        env_name(WpsSettings, "models_dir"): MODELS_DIR if models_volume(nodes) else "",
+        **spec_env(cluster.spec, NODE_GUARDS),
+        env_name(WpsSettings, "state_dir"): STATE_DIR,
         "CLOUDGEO_WPS_METRICS_DIR": f"{STATE_DIR}/metrics",
         "HOME": STATE_DIR,
         **access_env(cluster),
     })
-    env["env"].append(field_env("CLOUDGEO_WPS_NODE_ID", "metadata.name"))
+    env["env"].append(field_env(env_name(WpsSettings, "node_id"), "metadata.name"))
     return {
         "name": COMPONENT, "image": nodes["image"], "imagePullPolicy": nodes["imagePullPolicy"],
         **env,
