@@ -2,8 +2,9 @@
 
 On a fresh machine the Go build (about 22 minutes on 2 cores) would otherwise start
 only when the first control-plane test asks for the binaries, after the unit,
-integration and container tests: built beside them instead, at a lower CPU priority
-so the tests keep the cores they need, it is done or nearly so by then. The tests'
+integration and container tests: built beside them instead, on the CPU and disk time
+they leave idle (SCHED_IDLE and the idle I/O class: a test waiting for a QGIS worker to
+start must not wait for the compiler too), it is done or nearly so by then. The tests'
 own `ensure_built()` waits on the build's lock, and builds (and fails with the reason)
 whatever the background build could not.
 """
@@ -21,5 +22,6 @@ def start_background_build(log: Path) -> ManagedProcess | None:
     """The background build, or None when every binary is already in the cache."""
     if not missing_binaries():
         return None
-    argv = ["nice", "-n", "10", sys.executable, "-m", "tests.support.controlplane.build"]
+    argv = ["ionice", "-c", "3", "chrt", "--idle", "0",
+            sys.executable, "-m", "tests.support.controlplane.build"]
     return ManagedProcess("control plane build", argv, log, cwd=ROOT).start()
