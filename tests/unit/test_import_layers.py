@@ -6,9 +6,8 @@ imports (ast, no import executed) that fails when an arrow points up or across.
     wpsnode.worker┴─> wpsnode.jobs ─> wpsnode.inputs, wpsnode.catalog ─> storage ─> common
 
 Arrows still crossing, to straighten (issue 27): common/server.py starts the registry's
-registration (common -> registry); the node's inputs and worker name stored files with
-the file service's rules (-> fileservice.names); the operator reads the node's settings
-for defaults (operator -> wpsnode.settings, .caller, .inputs).
+registration (common -> registry); the operator reads the node's settings for defaults
+(operator -> wpsnode.settings, .caller, .inputs).
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ FORBIDDEN = [
     ("cloudgeo.storage", "cloudgeo.wpsnode"), ("cloudgeo.storage", "cloudgeo.fileservice"),
     ("cloudgeo.common", "cloudgeo.wpsnode"), ("cloudgeo.common", "cloudgeo.fileservice"),
     ("cloudgeo.common", "cloudgeo.storage"),
-    ("cloudgeo.fileservice", "cloudgeo.wpsnode"),
+    # Two services side by side: what both need (naming stored files) lives in storage.
+    ("cloudgeo.fileservice", "cloudgeo.wpsnode"), ("cloudgeo.wpsnode", "cloudgeo.fileservice"),
     ("cloudgeo.wpsnode.jobs", "cloudgeo.wpsnode.api"),
     ("cloudgeo.wpsnode.jobs", "cloudgeo.wpsnode.worker"),
     ("cloudgeo.wpsnode.worker", "cloudgeo.wpsnode.api"),

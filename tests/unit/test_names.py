@@ -1,6 +1,6 @@
 import pytest
 
-from cloudgeo.fileservice.names import (
+from cloudgeo.storage.names import (
     FileName,
     InvalidName,
     content_type_for,

@@ -13,16 +13,6 @@ from cloudgeo.common.envelope import ApiError, file_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
 from cloudgeo.common.unavailable import add_gateway_answers
 from cloudgeo.fileservice import metrics
-from cloudgeo.fileservice.names import (
-    FileName,
-    InvalidName,
-    content_type_for,
-    format_of,
-    new_id,
-    parse_forced_name,
-    parse_name,
-    validate_id,
-)
 from cloudgeo.fileservice.ownership import FileCaller, file_caller
 from cloudgeo.fileservice.ranges import RangeNotSatisfiable, etag_matches, parse_range
 from cloudgeo.fileservice.settings import FileServiceSettings
@@ -33,6 +23,16 @@ from cloudgeo.fileservice.streaming import (
     PayloadTooLarge,
 )
 from cloudgeo.storage.files import stored_file_metadata, stored_file_owner
+from cloudgeo.storage.names import (
+    FileName,
+    InvalidName,
+    content_type_for,
+    format_of,
+    new_id,
+    parse_forced_name,
+    parse_name,
+    validate_id,
+)
 from cloudgeo.storage.objectstore import (
     ObjectNotFound,
     ObjectStore,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloudgeo.fileservice.names import content_type_for
+from cloudgeo.storage.names import content_type_for
 
 MIME_BY_FORMAT = {
     "gpkg": "application/geopackage+sqlite3",

@@ -23,8 +23,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from cloudgeo.fileservice.names import new_id
 from cloudgeo.storage.files import stored_file_metadata
+from cloudgeo.storage.names import new_id
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.api.formats import FORMAT_BY_MIME, INPUT_MIMES, format_for, mime_for
 from cloudgeo.wpsnode.api.wps10_outputs import raw_output, raw_response, requested_outputs

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import urllib3
 
-from cloudgeo.fileservice.names import InvalidName, parse_name
+from cloudgeo.storage.names import InvalidName, parse_name
 from cloudgeo.storage.objectstore import (
     ObjectNotFound,
     ObjectStore,

@@ -22,8 +22,8 @@ from typing import Any
 import redis
 
 from cloudgeo.common.processes import pid_alive
-from cloudgeo.fileservice.names import content_type_for, new_id
 from cloudgeo.storage.files import stored_file_metadata
+from cloudgeo.storage.names import content_type_for, new_id
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.catalog.models import MODEL, children_problem, identifier_parts

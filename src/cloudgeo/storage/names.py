@@ -1,5 +1,8 @@
 """File ids, names (`id.ext`) and formats: pure rules, no I/O.
 
+Shared by everything that stores files (the file service's uploads, the WPS node's
+inputs and outputs), so it lives with storage rather than in either service.
+
 An id is the object key; it never contains a dot, so `id.ext` splits
 unambiguously on its last dot. Generated ids are 32 hex digits, as the seed's.
 """
