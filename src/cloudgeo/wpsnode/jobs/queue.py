@@ -24,6 +24,9 @@ from cloudgeo.wpsnode.settings import WpsSettings
 RUN_JOB = "cloudgeo.run_job"
 
 
+WORKER_START_SECONDS = 150  # above worker/qgis_process.START_SECONDS (120)
+
+
 @functools.cache
 def settings() -> WpsSettings:
     """The node's settings, read once, on first use (never at import). In the Celery
@@ -44,6 +47,10 @@ def celery_config(node: WpsSettings) -> dict[str, Any]:
         # its own, renewed by the worker between jobs (worker/runner.py). The Celery
         # process is still replaced should it grow past the memory cap.
         "worker_max_memory_per_child": node.max_worker_memory_mb * 1024,
+        # A pool process says it is up once its QGIS process has started, which may take
+        # up to worker/qgis_process.START_SECONDS on a loaded machine; Celery's default
+        # (4 s) killed every replacement worker in a loop there, and the node ran no job.
+        "worker_proc_alive_timeout": WORKER_START_SECONDS,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "broker_connection_retry_on_startup": True,
