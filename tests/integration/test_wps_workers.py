@@ -134,3 +134,34 @@ def test_qgis_is_renewed_after_n_jobs_without_replacing_the_worker(fragile_node,
     assert "cloudgeo_wps_job_duration_seconds_bucket" in text
     assert re.search(r'cloudgeo_wps_workers\{node="node-fragile",state="idle"\}', text)
     assert "cloudgeo_wps_worker_restarts_total" in text
+
+
+def test_a_replacement_worker_short_of_cpu_is_waited_for_not_killed(fragile_node,
+                                                                   redis_server):
+    """A pool process says it is up once its QGIS process has started. Held to a tenth of
+    a CPU (a busy machine, a pod's CPU limit) that takes far longer than Celery's default
+    4 s, which killed every replacement before it was up, in a loop: the node's pool
+    never healed. The replacement is waited for: the only process the pool forks."""
+    import redis
+
+    from cloudgeo.wpsnode.jobs.pool import live_workers
+    from tests.support.cpu_quota import cpu_quota
+
+    client = redis.Redis.from_url(redis_server.url)
+    workers = wait_for(lambda: (lambda w: w if len(w) == 2 else None)(
+        live_workers(client, "node-fragile")), 60, "two workers")
+    victim = min(workers)
+    pool = int(Path(f"/proc/{victim}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    forked: set[int] = set()  # every pool process seen while the replacement comes up
+
+    def replaced() -> bool:
+        forked.update(int(pid) for pid in Path(f"/proc/{pool}/task/{pool}/children")
+                      .read_text().split())
+        now = live_workers(client, "node-fragile")
+        return len(now) == 2 and victim not in now
+
+    with cpu_quota(pool, percent=10):  # the replacement is forked by the pool, into it
+        os.kill(victim, signal.SIGKILL)
+        wait_for(replaced, 240, "the replacement worker, short of CPU, to come up",
+                 interval=0.2)
+    assert len(forked - set(workers)) == 1, forked  # one replacement, never killed
