@@ -476,10 +476,14 @@ def test_prometheus_scrapes_every_pod_the_service_monitor_selects(pods_cluster, 
         base = f"http://127.0.0.1:{cluster.node.forward_port(NODE_IP, port)}"
         pods = {p["metadata"]["name"] for component in ("wps-node", "file-service", "gateway")
                 for p in cluster.pods(component)}
-        scraped = wait_for(lambda: (lambda up: up if {s["metric"]["pod"] for s in up
-                                                      if s["value"][1] == "1"} == pods
-                                    else None)(prometheus.query(base, "up")), 120,
-                           f"every pod of {sorted(pods)} scraped", interval=2)
+        try:
+            scraped = wait_for(lambda: (lambda up: up if {s["metric"]["pod"] for s in up
+                                                          if s["value"][1] == "1"} == pods
+                                        else None)(prometheus.query(base, "up")), 120,
+                               f"every pod of {sorted(pods)} scraped", interval=2)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: up {prometheus.query(base, 'up')}, unhealthy "
+                                 f"{prometheus.unhealthy_targets(base)}") from None
         assert {s["metric"]["service"] for s in scraped} == {
             f"{CLUSTER}-{c}" for c in ("wps-node", "file-service", "gateway")}, scraped
         # Traffic for the rates: an upload and a job through the gateway.

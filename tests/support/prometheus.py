@@ -81,8 +81,11 @@ def scrape_jobs(monitor: dict, folder: Path,
 
 
 def write_config(path: Path, jobs: list[dict]) -> Path:
-    path.write_text(yaml.safe_dump({"global": {"scrape_interval": "2s",
-                                               "evaluation_interval": "2s"},
+    # A scrape times out at its interval: 5 s, as a node's /metrics shares the threads
+    # of a busy node (2 s timed out on a loaded machine).
+    path.write_text(yaml.safe_dump({"global": {"scrape_interval": "5s",
+                                               "scrape_timeout": "5s",
+                                               "evaluation_interval": "5s"},
                                     "scrape_configs": jobs}))
     return path
 
@@ -92,6 +95,14 @@ def dashboard_queries(dashboard: dict, rate_interval: str = "1m") -> list[tuple[
     `$__rate_interval` replaced as Grafana would for a short scrape interval."""
     return [(panel["title"], target["expr"].replace("$__rate_interval", rate_interval))
             for panel in dashboard["panels"] for target in panel.get("targets", [])]
+
+
+def unhealthy_targets(base_url: str) -> list[tuple[str, str, str]]:
+    """(pod, health, last error) of every target Prometheus does not scrape well."""
+    with urllib.request.urlopen(f"{base_url}/api/v1/targets", timeout=10) as response:
+        active = json.load(response)["data"]["activeTargets"]
+    return [(t["labels"].get("pod", t["scrapeUrl"]), t["health"], t.get("lastError", ""))
+            for t in active if t["health"] != "up"]
 
 
 def query(base_url: str, promql: str) -> list[dict[str, Any]]:
