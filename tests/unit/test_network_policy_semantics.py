@@ -41,7 +41,9 @@ NEEDED = {  # (client, server, port): what each component's work needs, by regis
     "redis": [("gateway", "redis", REDIS_PORT), ("wps-node", "redis", REDIS_PORT),
               ("file-service", "redis", REDIS_PORT)],
     "consul": [("gateway", "consul", CONSUL_PORT), ("wps-node", "consul", CONSUL_PORT),
-               ("file-service", "consul", CONSUL_PORT), ("wps-node", "redis", REDIS_PORT)],
+               ("file-service", "consul", CONSUL_PORT), ("wps-node", "redis", REDIS_PORT),
+               # Consul's HTTP health checks of every registered instance
+               ("consul", "wps-node", WPS_PORT), ("consul", "file-service", FILE_PORT)],
 }
 COMMON = [("gateway", "wps-node", WPS_PORT), ("gateway", "file-service", FILE_PORT),
           ("wps-node", "seaweedfs", SEAWEEDFS_PORT),

@@ -2,7 +2,8 @@
 
 - Redis, MinIO and Consul accept connections only from this cluster's CloudGeo pods.
 - The file service and the WPS nodes accept only the gateway (and Prometheus, for
-  /metrics; kubelet probes are not subject to NetworkPolicies).
+  /metrics, and, with the Consul registry, Consul's HTTP health checks of /health;
+  kubelet probes are not subject to NetworkPolicies).
 - The gateway accepts anyone on its web port (it is the public entry point) and
   Prometheus on its metrics port; it reaches only the nodes, the file service, the
   registry and DNS (and, with forward authentication, its identity proxy).
@@ -118,18 +119,24 @@ def network_policies(cluster: ClusterView) -> list[dict[str, Any]]:
         stores.append(_policy(cluster, "consul", [{"from": ours,
                                                    "ports": _tcp(CONSUL_PORT)}]))
     services_egress = [DNS, _registry_egress(cluster)]
+    # Consul checks each registered instance's /health itself: refused, no node or file
+    # service would ever pass, and the gateway (which routes to passing ones) to none.
+    checked_by = ([[_pods(cluster, "consul")]]
+                  if cluster.spec["registry"]["type"] == "consul" else [])
     # The nodes' job store is Redis whatever the registry (listed once when it is both).
     job_store = _to(cluster, "redis", REDIS_PORT)
     nodes = _policy(cluster, "wps-node",
                     [{"from": gateway, "ports": _tcp(WPS_PORT)},
-                     {"from": [PROMETHEUS], "ports": _tcp(WPS_PORT)}],
+                     {"from": [PROMETHEUS], "ports": _tcp(WPS_PORT)},
+                     *({"from": peers, "ports": _tcp(WPS_PORT)} for peers in checked_by)],
                     [*services_egress, *([job_store] if job_store not in services_egress
                                          else []),
                      _storage_egress(cluster), _to(cluster, "file-service", FILE_PORT),
                      _to(cluster, "gateway", GATEWAY_PORT), *_callback_egress(cluster)])
     files = _policy(cluster, "file-service",
                     [{"from": gateway, "ports": _tcp(FILE_PORT)},
-                     {"from": [PROMETHEUS], "ports": _tcp(FILE_PORT)}],
+                     {"from": [PROMETHEUS], "ports": _tcp(FILE_PORT)},
+                     *({"from": peers, "ports": _tcp(FILE_PORT)} for peers in checked_by)],
                     [*services_egress, _storage_egress(cluster)])
     front = _policy(cluster, "gateway",
                     [{"ports": _tcp(GATEWAY_PORT)},
