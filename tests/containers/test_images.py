@@ -54,7 +54,7 @@ def test_images_run_as_a_non_root_user_with_a_health_check(engine, name):
 
 def test_operator_image_carries_kopf_and_the_handlers(engine):
     done = engine.run("run", "--rm", "--network=none", reference("operator"), "python",
-                      "-c", "import kopf, cloudgeo.operator.handlers as h; print(h.SETTINGS)")
+                      "-c", "import kopf, cloudgeo.operator.handlers as h; print(h.settings())")
     assert "field_manager='cloudgeo-operator'" in done.stdout
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 read_at_import = [queue.settings.cache_info().currsize, handlers.settings.cache_info().currsize,
                   queue.app.configured, Path(sys.argv[1]).exists()]
 errors = []
-for use in (lambda: queue.app.conf.broker_url, lambda: handlers.SETTINGS):
+for use in (lambda: queue.app.conf.broker_url, lambda: handlers.settings()):
     try:
         use()
     except ValueError as exc:

@@ -42,13 +42,6 @@ def settings() -> OperatorSettings:
     return OperatorSettings.from_env()
 
 
-def __getattr__(name: str) -> Any:
-    # `handlers.SETTINGS`, as it was when read at import (the operator image's check).
-    if name == "SETTINGS":
-        return settings()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 @functools.cache
 def api() -> KubeApi:
     return KubeApi(settings().field_manager,
