@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -108,8 +107,3 @@ def refusal(policies: list[dict], client: Pod, server: Pod, port: int) -> str | 
         return f"{client.name}'s egress ({', '.join(names)}) refuses {server.name}:{port}"
     return None
 
-
-def policies_selecting(policies: list[dict[str, Any]], pod: Pod) -> list[str]:
-    return [p["metadata"]["name"] for p in policies
-            if p["metadata"]["namespace"] == pod.namespace
-            and selects(p["spec"].get("podSelector"), pod.labels)]
