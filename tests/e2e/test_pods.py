@@ -463,9 +463,11 @@ def test_prometheus_scrapes_every_pod_the_service_monitor_selects(pods_cluster, 
         "helm", "template", RELEASE, str(ROOT / "charts/cloudgeo"), "--namespace", NAMESPACE,
         "--set", "serviceMonitor.enabled=true",
         "--show-only", "templates/servicemonitor.yaml").stdout)
-    config = prometheus.write_config(tmp_path / "prometheus.yml", prometheus.scrape_jobs(
-        monitor, tmp_path, lambda kind, selector: cluster.kube.items(
-            kind, NAMESPACE, "-l", selector)))
+    def list_objects(kind: str, selector: str) -> list[dict]:
+        return cluster.kube.items(kind, NAMESPACE, "-l", selector)
+
+    config = prometheus.write_config(tmp_path / "prometheus.yml",
+                                     prometheus.scrape_jobs(monitor, tmp_path, list_objects))
     port = free_port()
     inside = f"{NODE_IP}:{port}"
     server = cluster.node.start_in_node("prometheus", [
@@ -476,11 +478,16 @@ def test_prometheus_scrapes_every_pod_the_service_monitor_selects(pods_cluster, 
         base = f"http://127.0.0.1:{cluster.node.forward_port(NODE_IP, port)}"
         pods = {p["metadata"]["name"] for component in ("wps-node", "file-service", "gateway")
                 for p in cluster.pods(component)}
+        def scraped_all() -> list[dict] | None:
+            # A pod scaled up just before may turn ready only now: discovery follows it.
+            prometheus.refresh_targets(monitor, tmp_path, list_objects)
+            up = prometheus.query(base, "up")
+            return up if {s["metric"]["pod"] for s in up if s["value"][1] == "1"} == pods \
+                else None
+
         try:
-            scraped = wait_for(lambda: (lambda up: up if {s["metric"]["pod"] for s in up
-                                                          if s["value"][1] == "1"} == pods
-                                        else None)(prometheus.query(base, "up")), 120,
-                               f"every pod of {sorted(pods)} scraped", interval=2)
+            scraped = wait_for(scraped_all, 120, f"every pod of {sorted(pods)} scraped",
+                               interval=2)
         except AssertionError as exc:
             raise AssertionError(f"{exc}: up {prometheus.query(base, 'up')}, unhealthy "
                                  f"{prometheus.unhealthy_targets(base)}") from None

@@ -4,7 +4,8 @@ ServiceMonitor, and the Grafana dashboard's queries run against it.
 Two parts are stand-ins, both here: the Prometheus Operator does not run (`scrape_jobs`
 translates the ServiceMonitor into scrape jobs as it would), and Debian's Prometheus is
 built without Kubernetes service discovery (its `kubernetes_sd_configs` is refused), so
-`discovered_targets` finds the targets the way that discovery does, from the API server:
+`discovered_targets` finds the targets the way that discovery does, from the API server
+(again at each `refresh_targets`, as that discovery follows changes):
 the Services the ServiceMonitor's selector matches, their EndpointSlices' ready addresses
 on the named port, labelled namespace/service/pod/endpoint as the Operator labels them;
 they reach Prometheus through a file_sd file. Everything else is real: the scrapes of
@@ -66,18 +67,31 @@ def discovered_targets(monitor: dict, endpoint: dict,
 def scrape_jobs(monitor: dict, folder: Path,
                 list_objects: Callable[[str, str], list[dict]]) -> list[dict]:
     """One scrape job per endpoint of the ServiceMonitor, its targets in a file_sd file
-    of `folder`."""
+    of `folder`, written now; `refresh_targets` keeps them current."""
+    refresh_targets(monitor, folder, list_objects)
     meta = monitor["metadata"]
-    jobs = []
+    return [{
+        "job_name": f"serviceMonitor/{meta['namespace']}/{meta['name']}/{index}",
+        "honor_labels": bool(endpoint.get("honorLabels", False)),
+        "file_sd_configs": [{"files": [str(_targets_file(folder, index))],
+                             "refresh_interval": "5s"}],
+    } for index, endpoint in enumerate(monitor["spec"]["endpoints"])]
+
+
+def refresh_targets(monitor: dict, folder: Path,
+                    list_objects: Callable[[str, str], list[dict]]) -> None:
+    """Discovers the targets again and replaces the file_sd files whole, as Kubernetes
+    service discovery follows the EndpointSlices: a pod that becomes ready after the
+    first discovery (a node just scaled up) is scraped once it is."""
     for index, endpoint in enumerate(monitor["spec"]["endpoints"]):
-        targets = folder / f"targets-{index}.json"
-        targets.write_text(json.dumps(discovered_targets(monitor, endpoint, list_objects)))
-        jobs.append({
-            "job_name": f"serviceMonitor/{meta['namespace']}/{meta['name']}/{index}",
-            "honor_labels": bool(endpoint.get("honorLabels", False)),
-            "file_sd_configs": [{"files": [str(targets)]}],
-        })
-    return jobs
+        targets = _targets_file(folder, index)
+        partial = targets.with_suffix(".partial")
+        partial.write_text(json.dumps(discovered_targets(monitor, endpoint, list_objects)))
+        partial.replace(targets)  # Prometheus never reads half a file
+
+
+def _targets_file(folder: Path, index: int) -> Path:
+    return folder / f"targets-{index}.json"
 
 
 def write_config(path: Path, jobs: list[dict]) -> Path:
