@@ -57,3 +57,19 @@ def test_the_celery_app_is_configured_from_the_settings_on_first_use():
     assert (config["broker_url"], config["task_default_queue"]) == ("redis://h:1/0", "q")
     assert config["broker_transport_options"] == {"visibility_timeout": 65}
     assert config["worker_max_memory_per_child"] == 2048 * 1024
+
+
+def test_the_celery_configuration_is_made_once_not_at_every_lookup(monkeypatch):
+    """Celery looks its settings up dozens of times per message sent: the configuration
+    is made from the node's settings on the first lookup, and the later ones read it."""
+    from cloudgeo.wpsnode.jobs import queue
+    from cloudgeo.wpsnode.settings import WpsSettings
+
+    made = []
+    node = WpsSettings.from_env({"CLOUDGEO_WPS_QUEUE": "q"})
+    monkeypatch.setattr(queue, "settings", lambda: made.append(1) or node)
+    app = queue._NodeCelery("made-once")
+    assert not made  # nothing read when the app is made
+    assert [app.conf.task_default_queue for _ in range(50)] == ["q"] * 50
+    assert app.conf["task_acks_late"] is True
+    assert len(made) == 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from celery import Celery
@@ -59,34 +59,18 @@ def celery_config(node: WpsSettings) -> dict[str, Any]:
     }
 
 
-@functools.cache
-def _celery_config() -> dict[str, Any]:
-    """Made once: Celery looks its settings up one by one, dozens of times per message
-    sent (31 us each when the dict was made again for every lookup)."""
-    return celery_config(settings())
-
-
-class _FromSettings(Mapping[str, Any]):
-    """Celery's configuration, made from the node's settings when Celery first reads it
-    (a send, or the worker starting). Not Celery's on_configure signal: it would log a
-    bad setting's error and carry on with Celery's defaults."""
-
-    def _config(self) -> dict[str, Any]:
-        return _celery_config()
-
-    def __getitem__(self, key: str) -> Any:
-        return self._config()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._config())
-
-    def __len__(self) -> int:
-        return len(self._config())
+class _NodeCelery(Celery):
+    def prepare_config(self, c: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """Celery calls this once, when it first reads its configuration (a send, or the
+        worker starting): the node's settings are read then, never at import, and an
+        error in them stops that first use (Celery's on_configure signal would log it
+        and carry on with Celery's defaults). A plain dict, as Celery looks its settings
+        up dozens of times for every message sent."""
+        return super().prepare_config({**(c or {}), **celery_config(settings())})
 
 
 # Built without settings, so that importing this module reads nothing.
-app = Celery("cloudgeo", set_as_current=True)
-app.config_from_object(_FromSettings())
+app = _NodeCelery("cloudgeo", set_as_current=True)
 
 
 def submit(job_id: str, time_limit: float, queue: str = "") -> None:
