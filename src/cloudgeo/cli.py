@@ -11,7 +11,7 @@ from pathlib import Path
 from cloudgeo.gateway.config import AUTH_MODES, DEFAULT_USER_HEADER
 from cloudgeo.localcluster.cluster import Cluster, ClusterAccess, ClusterError, ClusterPorts
 
-DEFAULT_STATE = os.environ.get("CLOUDGEO_CLUSTER_DIR", ".state/cluster")
+STATE_VARIABLE, DEFAULT_STATE = "CLOUDGEO_CLUSTER_DIR", ".state/cluster"
 
 
 def _ports(args: argparse.Namespace) -> ClusterPorts:
@@ -22,8 +22,11 @@ def _ports(args: argparse.Namespace) -> ClusterPorts:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cloudgeo", description=__doc__)
-    parser.add_argument("--state", default=DEFAULT_STATE,
-                        help=f"folder for the cluster's state, logs and pids ({DEFAULT_STATE})")
+    # Read when the command runs, never at import.
+    state = os.environ.get(STATE_VARIABLE) or DEFAULT_STATE
+    parser.add_argument("--state", default=state,
+                        help=f"folder for the cluster's state, logs and pids ({state}; "
+                             f"{STATE_VARIABLE} sets another)")
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start Redis, SeaweedFS, the file service, the "
                                         "gateway and N WPS nodes on 127.0.0.1")

@@ -202,3 +202,31 @@ def test_a_field_of_a_type_without_a_reader_is_refused():
 
     with pytest.raises(TypeError, match="no reader"):
         read(Odd, {"T_WHEN": "1"})
+
+
+def test_the_gateway_image_reads_its_declared_settings_and_refuses_a_bad_one():
+    from cloudgeo.common.envsettings import SettingsError
+    from cloudgeo.gateway.settings import GatewayImageSettings
+
+    gateway = GatewayImageSettings.from_env({
+        "CLOUDGEO_REGISTRY": "consul", "CLOUDGEO_GATEWAY_CONSUL_ENDPOINT": "c:1",
+        "CLOUDGEO_GATEWAY_AUTH": "basic", "CLOUDGEO_GATEWAY_HTPASSWD": "/h"}).gateway()
+    assert (gateway.host, gateway.registry, gateway.consul_endpoint) == ("", "consul", "c:1")
+    assert (gateway.auth, gateway.htpasswd_file, gateway.user_header) == (
+        "basic", "/h", "X-CloudGeo-User")
+    with pytest.raises(SettingsError, match="CLOUDGEO_GATEWAY_AUTH='oauth'"):
+        GatewayImageSettings.from_env({"CLOUDGEO_GATEWAY_AUTH": "oauth"})
+
+
+def test_registration_defaults_to_the_job_stores_redis_and_refuses_an_unknown_registry():
+    from cloudgeo.common.envsettings import SettingsError
+    from cloudgeo.registry.registrar import RegistrySettings
+
+    assert RegistrySettings.from_env({}).redis_url == "redis://127.0.0.1:6379/0"
+    assert RegistrySettings.from_env({"CLOUDGEO_REDIS_URL": "redis://j:1/0"}).redis_url == (
+        "redis://j:1/0")
+    assert RegistrySettings.from_env({"CLOUDGEO_REDIS_URL": "redis://j:1/0",
+                                      "CLOUDGEO_REGISTRY_REDIS_URL": "redis://r:2/1"}
+                                     ).redis_url == "redis://r:2/1"
+    with pytest.raises(SettingsError, match="CLOUDGEO_REGISTRY='etcd'"):
+        RegistrySettings.from_env({"CLOUDGEO_REGISTRY": "etcd"})

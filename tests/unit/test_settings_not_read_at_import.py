@@ -73,3 +73,39 @@ def test_the_celery_configuration_is_made_once_not_at_every_lookup(monkeypatch):
     assert [app.conf.task_default_queue for _ in range(50)] == ["q"] * 50
     assert app.conf["task_acks_late"] is True
     assert len(made) == 1
+
+
+IMPORT_EVERY_MODULE = """
+import json, os, pkgutil, importlib, sys
+import cloudgeo
+
+read = set()
+get_item = os._Environ.__getitem__
+def recording(self, key):
+    frame = sys._getframe(1)
+    while frame.f_code.co_filename.endswith(("_collections_abc>", "/os.py")):
+        frame = frame.f_back  # os.environ.get, `in`: the reader is the caller's caller
+    # Ours only (a library copying the whole environment, as wsgiref does, reads nothing
+    # of ours by name).
+    if key.startswith("CLOUDGEO_") and "/cloudgeo/" in frame.f_code.co_filename:
+        read.add(f"{key} by {frame.f_code.co_filename.split('/src/')[-1]}")
+    return get_item(self, key)
+os._Environ.__getitem__ = recording  # os.environ.get, `in` and [] all come here
+names = [m.name for m in pkgutil.walk_packages(cloudgeo.__path__, "cloudgeo.")
+         if not m.name.endswith("__main__")]
+for name in names:
+    importlib.import_module(name)
+print(json.dumps([len(names), sorted(read)]))
+"""
+
+
+def test_importing_any_module_reads_no_cloudgeo_variable():
+    """Every module of the package imported (but the `__main__` ones, which run): not one
+    CLOUDGEO_* variable is read, so a value set later, or a bad one, is what the first
+    use sees and reports."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "CLOUDGEO_WPS_QUEUE": "q"}
+    done = subprocess.run([sys.executable, "-c", IMPORT_EVERY_MODULE], env=env,
+                          capture_output=True, text=True, timeout=300, check=True)
+    imported, read = json.loads(done.stdout.strip().splitlines()[-1])
+    assert imported > 100
+    assert read == []

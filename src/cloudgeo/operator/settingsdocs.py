@@ -14,7 +14,9 @@ from typing import Any, get_origin
 
 from cloudgeo.common.envsettings import Declared, ServerDefaults, declared, to_env
 from cloudgeo.fileservice import settings as file_settings
+from cloudgeo.gateway.settings import GatewayImageSettings
 from cloudgeo.operator.settings import OperatorSettings
+from cloudgeo.registry.registrar import RegistrySettings
 from cloudgeo.storage.settings import S3Settings
 from cloudgeo.wpsnode import settings as wps_settings
 
@@ -27,6 +29,8 @@ SERVICES: list[tuple[str, type, ServerDefaults | None]] = [
     ("WPS node", wps_settings.WpsSettings, wps_settings.SERVER),
     ("File service", file_settings.FileServiceSettings, file_settings.SERVER),
     ("Object storage, for both", S3Settings, None),
+    ("Registration, for both", RegistrySettings, None),
+    ("Gateway image", GatewayImageSettings, None),
     ("Operator", OperatorSettings, None),
 ]
 MIB = 1024**2

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from cloudgeo.common.envsettings import env_int, env_str
+from cloudgeo.common.envsettings import env_name, env_str, read, setting
 from cloudgeo.gateway.config import (
     HEALTH_TIMEOUT,
     consul_tags,
@@ -32,28 +32,33 @@ READY_PROBE_INTERVAL = 0.25
 READY_PROBE_TIMEOUT = 2.0
 
 
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
 @dataclass(frozen=True)
 class RegistrySettings:
-    """CLOUDGEO_REGISTRY (redis|consul|none, default none), CLOUDGEO_REGISTRY_REDIS_URL
-    (default CLOUDGEO_REDIS_URL), CLOUDGEO_CONSUL_HOST/PORT (127.0.0.1/8500),
-    CLOUDGEO_REGISTRY_TTL (30 s; heartbeat every third of it)."""
+    """Where a WPS node or file service registers itself for the gateway to find."""
 
-    backend: str = "none"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    consul_host: str = "127.0.0.1"
-    consul_port: int = 8500
-    ttl: int = 30
+    backend: str = setting("CLOUDGEO_REGISTRY", "none", choices=("redis", "consul", "none"),
+                           doc="where this service registers itself (the gateway reads the "
+                               "same): Redis, Consul's catalogue, or nowhere")
+    redis_url: str = setting("CLOUDGEO_REGISTRY_REDIS_URL", DEFAULT_REDIS_URL,
+                             default_doc="CLOUDGEO_REDIS_URL",
+                             doc="the Redis it registers in (registry `redis`)")
+    consul_host: str = setting("CLOUDGEO_CONSUL_HOST", "127.0.0.1",
+                               doc="Consul agent's host (registry `consul`)")
+    consul_port: int = setting("CLOUDGEO_CONSUL_PORT", 8500, minimum=1,
+                               doc="Consul agent's HTTP port")
+    ttl: int = setting("CLOUDGEO_REGISTRY_TTL", 30, minimum=3,
+                       doc="seconds a registration lives unless renewed (every third of it)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RegistrySettings:
-        redis_url = env_str(env, "CLOUDGEO_REDIS_URL", cls.redis_url)
-        return cls(
-            backend=env_str(env, "CLOUDGEO_REGISTRY", cls.backend),
-            redis_url=env_str(env, "CLOUDGEO_REGISTRY_REDIS_URL", redis_url),
-            consul_host=env_str(env, "CLOUDGEO_CONSUL_HOST", cls.consul_host),
-            consul_port=env_int(env, "CLOUDGEO_CONSUL_PORT", cls.consul_port, minimum=1),
-            ttl=env_int(env, "CLOUDGEO_REGISTRY_TTL", cls.ttl, minimum=3),
-        )
+        given = {}
+        if not env.get(env_name(cls, "redis_url"), "").strip():
+            # Unnamed, it is the job store's Redis (the WPS node's CLOUDGEO_REDIS_URL).
+            given["redis_url"] = env_str(env, "CLOUDGEO_REDIS_URL", DEFAULT_REDIS_URL)
+        return read(cls, env, **given)
 
 
 class RedisRegistration:
