@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from cloudgeo.wpsnode.jobs.joblist import index_key
+from cloudgeo.wpsnode.jobs.joblist import JobQuery, index_key
 from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.record import JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore
@@ -149,4 +149,34 @@ def test_a_dismissal_between_a_status_changes_read_and_write_wins(redis_server):
         "dismissed", "dismissed by request", "")
     assert reads == ["accepted", "dismissed"]  # read again after the conflict
     assert client.zscore(index_key(None, "running", None), "race-2") is None
+    client.flushdb()
+
+
+def test_reading_an_overdue_job_changes_nothing_and_the_sweep_fails_it(redis_server):
+    """A running job past its deadline (and grace) whose worker went silent, on a node
+    that still lives: reads (the record, the job list) report it as stored; the sweep
+    fails it for its time limit."""
+    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/10")
+    client.flushdb()
+    jobs = JobStore(client)
+    resubmitted: list[str] = []
+    watchdog = Watchdog(client, jobs, 2, lambda record: resubmitted.append(record.jobId),
+                        "deadline-q")
+    client.set(node_alive_key("alive-node"), "1", ex=30)
+    now = time.time()
+    jobs.create(JobRecord(jobId="late-1", identifier="native:buffer", mode="async",
+                          status="running", created=now - 100, started=now - 90,
+                          deadline=now - 90 + 10, timeLimit=10, node="alive-node",
+                          attempts=1, plan={}))
+
+    assert jobs.get("late-1").status == "running"
+    assert [r.status for r in jobs.find(JobQuery(statuses=frozenset({"running"})))] == [
+        "running"]
+    assert jobs.get("late-1").status == "running"  # still: nothing was written
+
+    watchdog.sweep()
+    failed = jobs.get("late-1")
+    assert (failed.status, failed.failure) == ("failed", "timeout")
+    assert "time limit of 10 s" in failed.message
+    assert "late-1" not in jobs.unfinished() and resubmitted == []
     client.flushdb()

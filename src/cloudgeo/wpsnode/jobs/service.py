@@ -19,12 +19,13 @@ from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, href_problem
 from cloudgeo.wpsnode.inputs.pinned import HrefRefused, resolve_checked
 from cloudgeo.wpsnode.inputs.planning import plan_inputs
+from cloudgeo.wpsnode.jobs.deadline import DEADLINE_GRACE
 from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.models import LiveCatalog, job_model
 from cloudgeo.wpsnode.jobs.outputs import remove_outputs
 from cloudgeo.wpsnode.jobs.quota import CallerQuota
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, DISMISSED, FINISHED, RUNNING, JobRecord
-from cloudgeo.wpsnode.jobs.store import DEADLINE_GRACE, JobStore
+from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.jobs.subscriber import parse_subscriber
 from cloudgeo.wpsnode.jobs.watchdog import Watchdog
 from cloudgeo.wpsnode.settings import WpsSettings
@@ -70,9 +71,9 @@ class JobService:
         queue().submit(record.jobId, record.timeLimit, record.queue)
 
     def get(self, job_id: str) -> JobRecord | None:
-        """The job's record, after rescuing it if the node holding it died."""
-        record = self.jobs.get(job_id)
-        return self.watchdog.check(record) if record else None
+        """The job's record as stored: a read changes nothing (the sweeper rescues jobs
+        a dead node left and fails those past their deadline)."""
+        return self.jobs.get(job_id)
 
     def check_href(self, name: str, href: str) -> None:
         problem = href_problem(href, self.policy)
@@ -176,7 +177,7 @@ class JobService:
         return self.jobs.find(dataclasses.replace(query, owner=owner))
 
     def require(self, job_id: str) -> JobRecord:
-        """The caller's job's record (rescued if need be), or a 404 naming the job."""
+        """The caller's job's record, or a 404 naming the job."""
         record = self.visible(job_id)
         if record is None:
             raise ApiError(404, f"no job '{job_id}' (unknown, or its results expired)",
@@ -194,6 +195,8 @@ class JobService:
         record = self.jobs.get(job_id)
         if record is None:
             return None
+        # A job past its deadline is over: dismissing it removes it, as a finished one.
+        record = self.jobs.fail_overdue(record)
         if record.status in FINISHED:
             self.jobs.remove(job_id)
             remove_outputs(self.store, record.output)
@@ -214,5 +217,7 @@ class JobService:
                                                        deadline - time.monotonic())) or current
             if current.status in FINISHED:
                 break
-            current = self.watchdog.check(current)
+            # The sync waiter acts as the sweeper does for its own job (the answer is
+            # owed now): it fails it past its deadline, rescues it if its node died.
+            current = self.watchdog.check(self.jobs.fail_overdue(current))
         return current

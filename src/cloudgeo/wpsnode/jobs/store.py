@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from cloudgeo.wpsnode.jobs.callbacks import CallbackQueue
+from cloudgeo.wpsnode.jobs.deadline import overdue, timeout_message
 from cloudgeo.wpsnode.jobs.joblist import (
     ALL_JOBS,
     DURATIONS,
@@ -28,16 +29,13 @@ from cloudgeo.wpsnode.jobs.joblist import (
     status_moves,
 )
 from cloudgeo.wpsnode.jobs.outputs import output_file_ids
-from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, RUNNING, JobRecord
+from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, FINISHED, JobRecord
 
 PREFIX = "cloudgeo:job:"
 UNFINISHED = "cloudgeo:jobs:unfinished"  # ids of jobs not yet finished, for the sweeper
 EXPIRING = "cloudgeo:jobs:expiring"  # output file ids scored by when their job expires
 INDEX = ALL_JOBS  # every job id scored by creation time; the other lists: joblist.py
 UNFINISHED_TTL = 7 * 24 * 3600  # a record never lingers forever, even if orphaned
-# How long past its deadline a running job may stay silent before readers call it
-# failed: the worker's own hard limit normally ends it first.
-DEADLINE_GRACE = 30.0
 # What a status change reads of the record before writing it (JobStore._transition).
 TRANSITION_FIELDS = ("identifier", "owner", "created", "started", "status", "finished",
                      "subscriber")
@@ -134,11 +132,12 @@ class JobStore:
         pipe.execute()
 
     def get(self, job_id: str) -> JobRecord | None:
+        """The record as stored (a read: it never changes the job; the sweeper ends
+        overdue ones, see fail_overdue)."""
         raw = self.redis.hgetall(self.key(job_id))
         if not raw:
             return None
-        record = JobRecord.from_fields(_decoded(raw.items()))
-        return self._apply_deadline(record)
+        return JobRecord.from_fields(_decoded(raw.items()))
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Sets fields of an existing record (one that expired or was removed stays gone)."""
@@ -337,7 +336,7 @@ class JobStore:
                     gone.zrem(index, job_id)
                     gone.hdel(DURATIONS, job_id)
                     continue
-                record = self._apply_deadline(JobRecord.from_fields(_decoded(raw.items())))
+                record = JobRecord.from_fields(_decoded(raw.items()))
                 if query.accepts(vars(record), now):
                     records.append(record)
             gone.execute()
@@ -417,12 +416,12 @@ class JobStore:
                          timeout=max(1, min(WAIT_SLICE, int(timeout))))
         return self.get(job_id)
 
-    def _apply_deadline(self, record: JobRecord) -> JobRecord:
-        """A running job past its deadline whose worker died silently is failed here."""
-        if (record.status == RUNNING and record.deadline
-                and time.time() > record.deadline + DEADLINE_GRACE):
-            message = (f"the job exceeded its time limit of {record.timeLimit:g} s and "
-                       "was stopped")
-            self.finish(record.jobId, status=FAILED, failure="timeout", message=message)
-            return self.get(record.jobId) or record
-        return record
+    def fail_overdue(self, record: JobRecord, now: float | None = None) -> JobRecord:
+        """Fails a running job past its deadline whose worker died silently, and returns
+        the record as it is then (unchanged when not overdue). A write: the sweeper, and
+        writers about to act on the job, call it; reads do not."""
+        if not overdue(record, time.time() if now is None else now):
+            return record
+        self.finish(record.jobId, status=FAILED, failure="timeout",
+                    message=timeout_message(record))
+        return self.get(record.jobId) or record

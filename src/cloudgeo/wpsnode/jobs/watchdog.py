@@ -3,9 +3,10 @@
 A node's Celery main process requeues the job of a QGIS worker that crashes; when
 the whole node dies nothing does, and Redis would give its unacknowledged messages
 back only after the broker's visibility timeout (longer than any job may run).
-So whoever looks at a job (a sync waiter, a status request, and every node's sweeper
-every few seconds) checks that the node holding it is alive, and rescues the job
-once, under a Redis lock, if it is not.
+So every node's sweeper (every few seconds) and a sync waiter check that the node
+holding a job is alive, and rescue the job once, under a Redis lock, if it is not.
+The sweeper also fails a running job past its deadline whose worker died silently.
+A status request or a job list only reads: it never rescues nor fails a job.
 """
 
 from __future__ import annotations
@@ -113,10 +114,12 @@ class Watchdog:
         return rescued
 
     def unfinished_records(self) -> Iterator[JobRecord]:
-        """The records of the jobs listed as unfinished; the listing forgets the rest
-        (expired, or finished since)."""
+        """The records of the jobs listed as unfinished, those past their deadline failed
+        first; the listing forgets the rest (expired, or finished since)."""
         for job_id in self.jobs.unfinished():
             record = self.jobs.get(job_id)
+            if record is not None:
+                record = self.jobs.fail_overdue(record)
             if record is None or record.status in FINISHED:
                 self.jobs.forget_unfinished(job_id)
                 continue

@@ -84,6 +84,8 @@ class JobRunner:
 
     def run(self, job_id: str) -> None:
         record = self.jobs.get(job_id)
+        if record is not None:  # a late delivery of a job that outlived its deadline ends
+            record = self.jobs.fail_overdue(record)
         if record is None or record.status in FINISHED:
             return  # expired, dismissed, or already finished by an earlier delivery
         if record.status == RUNNING and self._running_elsewhere(record):
