@@ -11,22 +11,39 @@ from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
 from cloudgeo.common.unavailable import add_gateway_answers
 from cloudgeo.registry.names import GATEWAY_ANSWER_PATHS
+from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.caller import CURRENT, identify
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
+from cloudgeo.wpsnode.jobs.celery_queue import CeleryQueue
 from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.models import LiveCatalog
 from cloudgeo.wpsnode.jobs.pool import PoolCollector, live_workers
+from cloudgeo.wpsnode.jobs.quota import CallerQuota
 from cloudgeo.wpsnode.jobs.record import (
     FAILURE_STATUS,
     FINISHED,
     SUCCEEDED,
 )
 from cloudgeo.wpsnode.jobs.service import JobService
-from cloudgeo.wpsnode.jobs.store import redis_client
+from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
+from cloudgeo.wpsnode.jobs.watchdog import Watchdog
 from cloudgeo.wpsnode.settings import WpsSettings
 
 NODE_HEADER = "X-CloudGeo-Node"
+
+
+def job_service(settings: WpsSettings, catalogs: LiveCatalog, client: redis.Redis,
+                objects: ObjectStore) -> JobService:
+    """The job service over its ports, every adapter built here and nowhere else: the
+    job store, the queue and the caller quota on Redis, the watchdog over them, S3."""
+    jobs = JobStore(client, settings.result_ttl)
+    queue = CeleryQueue(client, settings.queue)
+    return JobService(
+        settings, catalogs, jobs=jobs, queue=queue, objects=objects,
+        quota=CallerQuota(client, settings.max_jobs_per_caller,
+                          settings.result_ttl + settings.job_time_limit),
+        watchdog=Watchdog(client, jobs, settings.max_attempts, queue.submit, settings.queue))
 
 
 def create_app(settings: WpsSettings | None = None) -> Flask:
@@ -35,7 +52,8 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     # The base catalogue plus models and scripts, refreshed as they change.
     catalogs = LiveCatalog(settings.load_catalog(), settings.state_dir, client,
                            settings.publication_policy())
-    service = JobService(settings, catalogs, client)
+    objects = ObjectStore(settings.s3)
+    service = job_service(settings, catalogs, client, objects)
     app = Flask(__name__)
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body  # larger bodies: 413
@@ -90,7 +108,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     from cloudgeo.wpsnode.api.ogc.api import blueprint
 
-    app.register_blueprint(blueprint(service))
+    app.register_blueprint(blueprint(service, objects))
 
     @app.get("/processes")
     def processes():
@@ -157,7 +175,7 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
 
     wps_url = f"{settings.public_url}/api/wps/wps"
     configure_pywps(wps_url, settings.state_dir / "pywps")
-    wps_service = service_class()(WpsAdapter(service, service.store, settings.retrieve_url,
+    wps_service = service_class()(WpsAdapter(service, objects, settings.retrieve_url,
                                              f"{wps_url}/status"))
 
     @app.route("/wps", methods=["GET", "POST"])

@@ -6,7 +6,8 @@ import contextlib
 import re
 from typing import Any
 
-from cloudgeo.storage.objectstore import ObjectNotFound, ObjectStore
+from cloudgeo.storage.objectstore import ObjectNotFound
+from cloudgeo.wpsnode.jobs.ports import ObjectSink
 
 # A stored output's direct link: its file's id (the object's key) and extension.
 RETRIEVE_LINK = re.compile(r"/api/file/retrieve/(?P<id>[A-Za-z0-9_-]+)\.(?P<ext>[a-z0-9]+)$")
@@ -22,11 +23,11 @@ def output_file_ids(output: dict[str, Any]) -> list[str]:
     return ids
 
 
-def remove_files(store: ObjectStore, file_ids: list[str]) -> None:
+def remove_files(store: ObjectSink, file_ids: list[str]) -> None:
     for file_id in file_ids:
         with contextlib.suppress(ObjectNotFound):
             store.delete(file_id)
 
 
-def remove_outputs(store: ObjectStore, output: dict[str, Any]) -> None:
+def remove_outputs(store: ObjectSink, output: dict[str, Any]) -> None:
     remove_files(store, output_file_ids(output))

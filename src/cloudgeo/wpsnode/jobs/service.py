@@ -8,10 +8,7 @@ import time
 import uuid
 from typing import Any
 
-import redis
-
 from cloudgeo.common.envelope import ApiError
-from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.builtin import BuiltinProcess, check_inputs
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.store import Catalog
@@ -23,11 +20,9 @@ from cloudgeo.wpsnode.jobs.deadline import DEADLINE_GRACE
 from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.models import LiveCatalog, job_model
 from cloudgeo.wpsnode.jobs.outputs import remove_outputs
-from cloudgeo.wpsnode.jobs.quota import CallerQuota
+from cloudgeo.wpsnode.jobs.ports import CallerPlaces, JobQueue, JobRecords, ObjectSink, Rescuer
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, DISMISSED, FINISHED, RUNNING, JobRecord
-from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.jobs.subscriber import parse_subscriber
-from cloudgeo.wpsnode.jobs.watchdog import Watchdog
 from cloudgeo.wpsnode.settings import WpsSettings
 
 WATCH_INTERVAL = 3  # seconds between a sync waiter's checks that the job's node lives
@@ -35,40 +30,26 @@ QUEUE_FULL_RETRY_AFTER = 10
 CALLER_CAP_RETRY_AFTER = 10
 
 
-def queue():
-    """The Celery queue module, imported on first use: it reads the node's settings
-    (and takes over its handed-over credentials) from the environment when imported."""
-    from cloudgeo.wpsnode.jobs import queue as module
-
-    return module
-
-
 class JobService:
     """Creates, queues and reads jobs; shared by the seed API and the WPS 1.0.0 adapter."""
 
-    def __init__(self, settings: WpsSettings, catalog: Catalog | LiveCatalog,
-                 client: redis.Redis) -> None:
+    def __init__(self, settings: WpsSettings, catalog: Catalog | LiveCatalog, *,
+                 jobs: JobRecords, queue: JobQueue, objects: ObjectSink,
+                 quota: CallerPlaces, watchdog: Rescuer) -> None:
+        """The I/O comes in as ports (jobs/ports.py), built by the node's app factory."""
         self.settings = settings
         # Models and scripts come and go while the node runs (jobs/models.py).
         self.catalogs = catalog if isinstance(catalog, LiveCatalog) else None
         self._catalog = catalog
-        self.jobs = JobStore(client, settings.result_ttl)
+        self.jobs, self.queue, self.objects = jobs, queue, objects
+        self.quota, self.watchdog = quota, watchdog
         self.policy = HrefPolicy.from_urls(settings.allowed_hosts)
         self.callback_policy = HrefPolicy.from_urls(settings.callback_hosts)
-        self.store = ObjectStore(settings.s3)
-        self.watchdog = Watchdog(client, self.jobs, settings.max_attempts, self._enqueue,
-                                 settings.queue)
-        self.quota = CallerQuota(client, settings.max_jobs_per_caller,
-                                 settings.result_ttl + settings.job_time_limit)
 
     @property
     def catalog(self) -> Catalog:
         """The published processes as they are now (models and scripts included)."""
         return self.catalogs.current() if self.catalogs is not None else self._catalog
-
-    @staticmethod
-    def _enqueue(record: JobRecord) -> None:
-        queue().submit(record.jobId, record.timeLimit, record.queue)
 
     def get(self, job_id: str) -> JobRecord | None:
         """The job's record as stored: a read changes nothing (the sweeper rescues jobs
@@ -82,7 +63,7 @@ class JobService:
 
     def admit(self) -> None:
         """Refuses new work while the queue is full, rather than letting it grow unbounded."""
-        waiting = self.jobs.redis.llen(self.settings.queue)
+        waiting = self.queue.waiting()
         if waiting >= self.settings.max_queued:
             raise ApiError(503, f"the job queue is full ({waiting} jobs waiting, limit "
                                 f"{self.settings.max_queued}); try again later",
@@ -149,7 +130,7 @@ class JobService:
         if not self.quota.take(CURRENT.get().quota_key, record.jobId):
             raise self._over_caller_cap()
         self.jobs.create(record)
-        self._enqueue(record)
+        self.queue.submit(record)
         return record
 
     def job_process(self, record: JobRecord) -> dict[str, Any]:
@@ -199,13 +180,13 @@ class JobService:
         record = self.jobs.fail_overdue(record)
         if record.status in FINISHED:
             self.jobs.remove(job_id)
-            remove_outputs(self.store, record.output)
+            remove_outputs(self.objects, record.output)
             record.status = DISMISSED
             return record
         was_running = record.status == RUNNING
         self.jobs.finish(job_id, status=DISMISSED, message="dismissed by request")
         if was_running:
-            queue().stop_running(job_id)
+            self.queue.stop_running(job_id)
         return self.jobs.get(job_id)
 
     def wait(self, record: JobRecord) -> JobRecord:

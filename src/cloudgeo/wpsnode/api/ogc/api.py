@@ -9,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.common.problems import problem_media_type
+from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.api.ogc import deploy, shapes
 from cloudgeo.wpsnode.api.ogc.execution import Delivery, parse_delivery
 from cloudgeo.wpsnode.api.ogc.html import SWAGGER_CSP, form_fields, page, wants_html
@@ -73,7 +74,8 @@ def html(template: str, **context) -> Response:
     return page(template, base=base_url(), json_url=_json_url(), **context)
 
 
-def blueprint(service) -> Blueprint:
+def blueprint(service, store: ObjectStore) -> Blueprint:
+    """`store`: where results are read from (the job service only removes them)."""
     api = Blueprint("ogcapi", __name__, url_prefix="/ogcapi", template_folder="templates",
                     static_folder="static")
     # Plain-Python processes (cloudgeo.wpsnode.builtin): published here only.
@@ -233,7 +235,7 @@ def blueprint(service) -> Blueprint:
         return Response(status=204)
 
     def results(record) -> Response:
-        return results_response(record, Delivery.from_fields(record.delivery), service.store,
+        return results_response(record, Delivery.from_fields(record.delivery), store,
                                 service.settings.max_inline_output)
 
     @api.post("/processes/<path:process_id>/execution")
