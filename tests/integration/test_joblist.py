@@ -4,18 +4,14 @@ Python (the oracle), through status changes, removals and expired records."""
 
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
 
-from cloudgeo.wpsnode.jobs.joblist import DURATIONS, STATUSES, JobQuery
+from cloudgeo.wpsnode.jobs.joblist import DURATIONS, JobQuery
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, FINISHED, JobRecord
 from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
-
-PROCESSES = ["native:buffer", "native:centroids", "gdal:warpreproject"]
-OWNERS = [None, "alice", "bob"]
-NOW = 1_800_000_000.0
+from tests.support.joblist_cases import NOW, QUERIES, oracle, random_jobs
 
 
 @pytest.fixture
@@ -27,58 +23,17 @@ def store(redis_server):
 
 
 def fill(store: JobStore, count: int, seed: int = 3) -> dict[str, JobRecord]:
-    rng = random.Random(seed)
     records = {}
-    for index in range(count):
-        record = JobRecord(jobId=f"job{index:04d}", identifier=rng.choice(PROCESSES),
-                           mode="async", status=ACCEPTED, created=NOW - index * 60.0,
-                           plan={}, owner=rng.choice(OWNERS))
-        store.create(record)
-        status = rng.choice(STATUSES)
-        if status != ACCEPTED:  # through the store's own transitions
-            started = record.created + rng.uniform(0, 5)
-            store.update(record.jobId, status="running", started=started)
-            record.started = started
-            if status in FINISHED:
-                record.finished = started + rng.choice([0.5, 3, 30, 400])
-                store.update(record.jobId, status=status, finished=record.finished)
-        record.status = status
+    for record in random_jobs(count, seed):
+        store.create(JobRecord(jobId=record.jobId, identifier=record.identifier,
+                               mode=record.mode, status=ACCEPTED, created=record.created,
+                               plan={}, owner=record.owner))
+        if record.status != ACCEPTED:  # through the store's own transitions
+            store.update(record.jobId, status="running", started=record.started)
+            if record.status in FINISHED:
+                store.update(record.jobId, status=record.status, finished=record.finished)
         records[record.jobId] = record
     return records
-
-
-def oracle(records: dict[str, JobRecord], query: JobQuery) -> list[str]:
-    kept = [r for r in records.values()
-            if query.accepts({"status": r.status, "identifier": r.identifier,
-                              "owner": r.owner, "created": r.created, "started": r.started,
-                              "finished": r.finished}, NOW)]
-    kept.sort(key=lambda r: r.created, reverse=True)
-    return [r.jobId for r in kept[query.offset:query.offset + query.limit]]
-
-
-QUERIES = [
-    JobQuery(),
-    JobQuery(statuses=frozenset({"failed"})),
-    JobQuery(statuses=frozenset({"failed", "dismissed"}), limit=7),
-    JobQuery(process_ids=frozenset({"native:buffer"}), statuses=frozenset({"succeeded"})),
-    JobQuery(process_ids=frozenset({"native:buffer", "gdal:warpreproject"}), offset=5,
-             limit=10),
-    JobQuery(owner="alice"),
-    JobQuery(owner="bob", statuses=frozenset({"running"})),
-    JobQuery(created_from=NOW - 3600, created_to=NOW - 600),
-    JobQuery(min_duration=10),
-    JobQuery(max_duration=1, statuses=frozenset({"succeeded"})),
-    JobQuery(min_duration=2, max_duration=60, owner="alice", offset=3, limit=4),
-    JobQuery(process_ids=frozenset({""})),  # a type other than process: nothing
-    # Duration buckets: whole ones, boundary ones, unfinished jobs beside them.
-    JobQuery(min_duration=60, process_ids=frozenset({"native:buffer"})),
-    JobQuery(min_duration=0, max_duration=0.5),
-    JobQuery(max_duration=5, statuses=frozenset({"accepted", "running", "failed"})),
-    JobQuery(min_duration=2.5, statuses=frozenset({"running"}), owner="bob"),
-    JobQuery(min_duration=1, max_duration=400, statuses=frozenset({"succeeded", "dismissed"}),
-             offset=7, limit=5),
-    JobQuery(min_duration=35, max_duration=399),  # inside buckets, touching no job's value
-]
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=lambda q: repr(q)[9:60])
