@@ -9,9 +9,12 @@ import time
 from typing import Any
 
 from cloudgeo.storage.objectstore import ObjectNotFound
+from cloudgeo.wpsnode.catalog.store import Catalog
 from cloudgeo.wpsnode.jobs.deadline import overdue, timeout_message
 from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.record import DISMISSED, FAILED, JobRecord
+from cloudgeo.wpsnode.jobs.service import JobService
+from cloudgeo.wpsnode.settings import WpsSettings
 
 
 def _copy(record: JobRecord) -> JobRecord:
@@ -129,3 +132,41 @@ class FakeRescuer:
     def check(self, record: JobRecord) -> JobRecord:
         self.checked.append(record.jobId)
         return record
+
+
+# A job service on these fakes, publishing one process.
+PROCESS = {
+    "id": "test:buffer", "title": "Buffer", "provider": "test", "providerName": "Test",
+    "group": "Vector",
+    "inputs": [{"name": "INPUT", "title": "Input", "type": "source", "dataType": "vector",
+                "optional": False, "advanced": False, "default": None},
+               {"name": "DISTANCE", "title": "Distance", "type": "distance",
+                "dataType": "number", "optional": True, "advanced": False, "default": 1}],
+    "destinations": [{"name": "OUTPUT", "title": "Output", "type": "sink",
+                      "dataType": "vectorOutput", "optional": False, "advanced": False,
+                      "default": None, "formats": ["gpkg", "geojson"]}],
+    "outputs": [{"name": "OUTPUT", "title": "Output", "type": "outputVector",
+                 "dataType": "vectorOutput", "formats": ["gpkg", "geojson"]}],
+}
+LAYER = "http://127.0.0.1:9000/api/file/retrieve/abc.zip"
+OUTPUT = "http://127.0.0.1:9000/api/file/retrieve/out1.gpkg"
+
+
+class Ports:
+    """One of each fake port."""
+
+    def __init__(self, waiting: int = 0, cap: int = 100) -> None:
+        self.jobs, self.queue, self.objects = FakeJobRecords(), FakeQueue(waiting), \
+            FakeObjectSink("out1")
+        self.quota, self.watchdog = FakeQuota(cap), FakeRescuer()
+
+
+def service(ports: Ports, **env: str) -> JobService:
+    """`env`: further CLOUDGEO_WPS_* settings by their lower-case suffix."""
+    settings = WpsSettings.from_env({
+        "CLOUDGEO_WPS_STATE_DIR": "/nonexistent/state", "CLOUDGEO_WPS_NODE_ID": "node-t",
+        "CLOUDGEO_WPS_MAX_QUEUED": "3",
+        **{f"CLOUDGEO_WPS_{name.upper()}": value for name, value in env.items()}})
+    return JobService(settings, Catalog("3.40", {PROCESS["id"]: PROCESS}), jobs=ports.jobs,
+                      queue=ports.queue, objects=ports.objects, quota=ports.quota,
+                      watchdog=ports.watchdog)

@@ -8,12 +8,12 @@ import socket
 
 import pytest
 
-from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc.callback_delivery import verdict
 from cloudgeo.wpsnode.api.ogc.callbacks import callback_document, public_base
 from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy
 from cloudgeo.wpsnode.inputs.pinned import HrefRefused, resolve_checked
 from cloudgeo.wpsnode.jobs.callbacks import MAX_DELAY, retry_delay, snapshot
+from cloudgeo.wpsnode.jobs.errors import RequestRefused
 from cloudgeo.wpsnode.jobs.record import JobRecord
 from cloudgeo.wpsnode.jobs.subscriber import parse_subscriber
 from cloudgeo.wpsnode.settings import WpsSettings
@@ -58,18 +58,18 @@ def test_any_of_the_three_uris_is_taken_and_none_means_no_callbacks():
     ({"successUri": HOOK + "/" + "a" * 2048}, "subscriber.successUri", "at most 2048"),
 ])
 def test_a_refused_subscriber_names_its_field(subscriber, field, words):
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(RequestRefused) as refused:
         parse_subscriber(subscriber, ANY_PUBLIC)
-    assert refused.value.status == 400 and refused.value.field == field
+    assert refused.value.field == field
     assert words in refused.value.message and f"'{field}'" in refused.value.message
 
 
 def test_the_allow_list_names_hosts_and_an_empty_one_offers_no_callbacks():
     named = HrefPolicy.from_urls(["http://127.0.0.1:8123"])
     assert parse_subscriber({"successUri": "http://127.0.0.1:8123/a"}, named)
-    with pytest.raises(ApiError, match="not on this node's allow-list"):
+    with pytest.raises(RequestRefused, match="not on this node's allow-list"):
         parse_subscriber({"successUri": "http://127.0.0.1:8124/a"}, named)
-    with pytest.raises(ApiError, match="sends no callbacks") as refused:
+    with pytest.raises(RequestRefused, match="sends no callbacks") as refused:
         parse_subscriber({"successUri": HOOK}, HrefPolicy.from_urls([]))
     assert refused.value.field == "subscriber"
     assert parse_subscriber(None, HrefPolicy.from_urls([])) == {}

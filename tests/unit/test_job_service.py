@@ -6,68 +6,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from cloudgeo.common.envelope import ApiError
-from cloudgeo.wpsnode.caller import CURRENT, Caller
-from cloudgeo.wpsnode.catalog.store import Catalog
+from cloudgeo.wpsnode.caller import ANONYMOUS, Caller
 from cloudgeo.wpsnode.errors import InputError
 from cloudgeo.wpsnode.jobs.deadline import DEADLINE_GRACE, overdue
+from cloudgeo.wpsnode.jobs.errors import CallerAtCap, JobNotFound, QueueFull
+from cloudgeo.wpsnode.jobs.execute import ExecuteRequest
 from cloudgeo.wpsnode.jobs.joblist import JobQuery
 from cloudgeo.wpsnode.jobs.record import JobRecord
-from cloudgeo.wpsnode.jobs.service import JobService
-from cloudgeo.wpsnode.settings import WpsSettings
-from tests.support.job_fakes import (
-    FakeJobRecords,
-    FakeObjectSink,
-    FakeQueue,
-    FakeQuota,
-    FakeRescuer,
-)
-
-PROCESS = {
-    "id": "test:buffer", "title": "Buffer", "provider": "test", "providerName": "Test",
-    "group": "Vector",
-    "inputs": [{"name": "INPUT", "title": "Input", "type": "source", "dataType": "vector",
-                "optional": False, "advanced": False, "default": None},
-               {"name": "DISTANCE", "title": "Distance", "type": "distance",
-                "dataType": "number", "optional": True, "advanced": False, "default": 1}],
-    "destinations": [{"name": "OUTPUT", "title": "Output", "type": "sink",
-                      "dataType": "vectorOutput", "optional": False, "advanced": False,
-                      "default": None, "formats": ["gpkg", "geojson"]}],
-}
-LAYER = "http://127.0.0.1:9000/api/file/retrieve/abc.zip"
-OUTPUT = "http://127.0.0.1:9000/api/file/retrieve/out1.gpkg"
+from tests.support.job_fakes import LAYER, OUTPUT, PROCESS, Ports, service
 
 
-class Ports:
-    def __init__(self, waiting: int = 0, cap: int = 100) -> None:
-        self.jobs, self.queue, self.objects = FakeJobRecords(), FakeQueue(waiting), \
-            FakeObjectSink("out1")
-        self.quota, self.watchdog = FakeQuota(cap), FakeRescuer()
-
-
-def service(ports: Ports, **env: str) -> JobService:
-    """`env`: further CLOUDGEO_WPS_* settings by their lower-case suffix."""
-    settings = WpsSettings.from_env({
-        "CLOUDGEO_WPS_STATE_DIR": "/nonexistent/state", "CLOUDGEO_WPS_NODE_ID": "node-t",
-        "CLOUDGEO_WPS_MAX_QUEUED": "3",
-        **{f"CLOUDGEO_WPS_{name.upper()}": value for name, value in env.items()}})
-    return JobService(settings, Catalog("3.40", {PROCESS["id"]: PROCESS}), jobs=ports.jobs,
-                      queue=ports.queue, objects=ports.objects, quota=ports.quota,
-                      watchdog=ports.watchdog)
-
-
-@contextmanager
-def calling_as(caller: Caller) -> Iterator[None]:
-    token = CURRENT.set(caller)
-    try:
-        yield
-    finally:
-        CURRENT.reset(token)
+def execute(inputs: dict, **fields) -> ExecuteRequest:
+    return ExecuteRequest(PROCESS["id"], inputs, **fields)
 
 
 def stored(ports: Ports, job_id: str, status: str, **fields) -> JobRecord:
@@ -85,9 +38,9 @@ def overdue_job(ports: Ports, job_id: str = "late") -> JobRecord:
 
 def test_submit_creates_queues_and_takes_a_place():
     ports = Ports()
-    with calling_as(Caller("alice", address="10.0.0.1")):
-        record = service(ports, user_header="X-User").submit(
-            PROCESS["id"], {"INPUT": LAYER, "DISTANCE": 2}, mode="async")
+    record = service(ports, user_header="X-User").submit(
+        execute({"INPUT": LAYER, "DISTANCE": 2}, mode="async"),
+        Caller("alice", address="10.0.0.1"))
     assert ports.jobs.get(record.jobId) == record
     assert (record.status, record.owner, record.submittedTo, record.queue, record.mode) == (
         "accepted", "alice", "node-t", "cloudgeo.jobs", "async")
@@ -99,18 +52,20 @@ def test_submit_creates_queues_and_takes_a_place():
 
 def test_a_refused_submit_leaves_nothing_behind():
     full = Ports(waiting=3)
-    with pytest.raises(ApiError) as info:
-        service(full).submit(PROCESS["id"], {"INPUT": LAYER})
-    assert info.value.status == 503 and info.value.headers["Retry-After"] == "10"
+    with pytest.raises(QueueFull) as info:
+        service(full).submit(execute({"INPUT": LAYER}), ANONYMOUS)
+    assert (info.value.waiting, info.value.limit, info.value.retry_after) == (3, 3, 10)
+    assert info.value.message == ("the job queue is full (3 jobs waiting, limit 3); "
+                                  "try again later")
 
     capped = Ports(cap=0)
-    with pytest.raises(ApiError) as info:
-        service(capped).submit(PROCESS["id"], {"INPUT": LAYER})
-    assert info.value.status == 429
+    with pytest.raises(CallerAtCap) as info:
+        service(capped).submit(execute({"INPUT": LAYER}), ANONYMOUS)  # the place is refused
+    assert info.value.retry_after == 10 and "you have 100 jobs queued" in info.value.message
 
     hostile = Ports()
     with pytest.raises(InputError) as bad:
-        service(hostile).submit(PROCESS["id"], {"INPUT": "http://169.254.169.254/x.zip"})
+        service(hostile).submit(execute({"INPUT": "http://169.254.169.254/x.zip"}), ANONYMOUS)
     assert bad.value.field == "INPUT"
 
     for ports in (full, capped, hostile):
@@ -123,11 +78,10 @@ def test_reads_change_nothing_even_for_an_overdue_job():
     jobs = service(ports)
     overdue_job(ports)
     writes = ports.jobs.writes
-    assert jobs.get("late").status == "running"
-    assert jobs.visible("late").status == "running"
-    assert jobs.require("late").status == "running"
-    assert [r.status for r in jobs.list_jobs(JobQuery())] == ["running"]
-    assert jobs.job_log("late") == ""
+    assert jobs.visible("late", ANONYMOUS).status == "running"
+    assert jobs.get("late", ANONYMOUS).status == "running"
+    assert [r.status for r in jobs.list_jobs(JobQuery(), ANONYMOUS)] == ["running"]
+    assert jobs.job_log("late", ANONYMOUS) == ""
     assert ports.jobs.writes == writes
     assert ports.watchdog.checked == [] and ports.queue.submitted == []
 
@@ -136,15 +90,17 @@ def test_another_callers_job_is_unknown_to_a_user_but_not_to_an_admin():
     ports = Ports()
     jobs = service(ports, user_header="X-User")
     stored(ports, "a1", "accepted", owner="alice")
-    with calling_as(Caller("bob")):
-        assert jobs.visible("a1") is None
-        with pytest.raises(ApiError) as info:
-            jobs.require("a1")
-        assert info.value.status == 404 and "'a1'" in info.value.message
-    with calling_as(Caller("root", admin=True)):
-        assert jobs.require("a1").owner == "alice"
-    with calling_as(Caller("alice")):
-        assert jobs.require("a1").owner == "alice"
+    bob = Caller("bob")
+    assert jobs.visible("a1", bob) is None
+    for read in (jobs.get, jobs.job_log, jobs.dismiss):
+        with pytest.raises(JobNotFound) as info:
+            read("a1", bob)
+        assert info.value.message == "no job 'a1' (unknown, or its results expired)"
+        assert info.value.field == "jobId"
+    assert ports.jobs.get("a1").status == "accepted"  # bob's dismiss changed nothing
+    assert jobs.get("a1", Caller("root", admin=True)).owner == "alice"
+    assert jobs.get("a1", Caller("alice")).owner == "alice"
+    assert jobs.dismiss("a1", Caller("alice")).status == "dismissed"
 
 
 def test_the_job_list_is_the_callers_own_unless_admin_or_anonymous():
@@ -155,8 +111,7 @@ def test_the_job_list_is_the_callers_own_unless_admin_or_anonymous():
         stored(ports, f"j{index}", "accepted", owner=owner, created=now - index)
 
     def listed(caller: Caller, query: JobQuery | None = None) -> list[str]:
-        with calling_as(caller):
-            return [r.jobId for r in jobs.list_jobs(query or JobQuery())]
+        return [r.jobId for r in jobs.list_jobs(query or JobQuery(), caller)]
 
     assert listed(Caller("alice")) == ["j0", "j2"]
     assert listed(Caller("alice"), JobQuery(owner="bob")) == ["j0", "j2"]  # not widened
@@ -172,21 +127,23 @@ def test_dismiss_cancels_unfinished_jobs_and_removes_finished_ones():
     stored(ports, "busy", "running", node="node-t")
     stored(ports, "done", "succeeded", output={"OUTPUT": OUTPUT})
 
-    assert jobs.dismiss("queued").status == "dismissed"
+    assert jobs.dismiss("queued", ANONYMOUS).status == "dismissed"
     assert ports.queue.stopped == []  # nothing runs it yet
-    assert jobs.dismiss("busy").status == "dismissed"
+    assert jobs.dismiss("busy", ANONYMOUS).status == "dismissed"
     assert ports.queue.stopped == ["busy"]  # its worker is stopped
     assert ports.jobs.get("busy").message == "dismissed by request"
 
-    assert jobs.dismiss("done").status == "dismissed"
+    assert jobs.dismiss("done", ANONYMOUS).status == "dismissed"
     assert ports.jobs.get("done") is None and ports.objects.keys == set()
-    assert jobs.dismiss("done") is None and jobs.dismiss("never") is None
+    for gone in ("done", "never"):
+        with pytest.raises(JobNotFound):
+            jobs.dismiss(gone, ANONYMOUS)
 
 
 def test_dismissing_an_overdue_job_removes_it_as_a_finished_one():
     ports = Ports()
     overdue_job(ports)
-    assert service(ports).dismiss("late").status == "dismissed"
+    assert service(ports).dismiss("late", ANONYMOUS).status == "dismissed"
     assert ports.jobs.get("late") is None and ports.queue.stopped == []
 
 

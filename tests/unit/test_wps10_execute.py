@@ -18,8 +18,11 @@ from werkzeug.wrappers import Response
 from cloudgeo.storage.objectstore import ObjectNotFound
 from cloudgeo.wpsnode.api.wps10 import WpsAdapter, configure_pywps, service_class
 from cloudgeo.wpsnode.api.wps10_outputs import requested_outputs
+from cloudgeo.wpsnode.caller import Caller
 from cloudgeo.wpsnode.catalog.policy import PublicationPolicy
 from cloudgeo.wpsnode.catalog.store import Catalog
+from cloudgeo.wpsnode.inputs.planning import plan_inputs
+from cloudgeo.wpsnode.jobs.execute import AdmittedJob, ExecuteRequest
 from cloudgeo.wpsnode.jobs.record import JobRecord
 
 WPS_URL = "http://gateway.test/api/wps/wps"
@@ -39,19 +42,19 @@ class FinishedJobs:
         self.output: dict = {}
         self.failure = ""
 
-    def check_href(self, name: str, href: str) -> None:
-        """Every link is allowed (the href guard has tests of its own)."""
+    def admit(self, request: ExecuteRequest, caller: Caller) -> AdmittedJob:
+        """Planned as the service does (every link allowed: the href guard has tests of
+        its own); room in the queue and for every caller, always."""
+        plan = plan_inputs(self.catalog.get(request.identifier), request.inputs,
+                           request.outputs)
+        return AdmittedJob(request, plan, {})
 
-    def admit(self) -> None:
-        """Room in the queue, always."""
-
-    def admit_caller(self) -> None:
-        """Room for every caller, always."""
-
-    def submit(self, identifier: str, inputs, outputs=None, mode: str = "sync") -> JobRecord:
-        self.submitted.append({"identifier": identifier, "outputs": outputs, "mode": mode})
-        return JobRecord(jobId="f" * 32, identifier=identifier, mode=mode,
-                         status="accepted", created=time.time(), plan={})
+    def enqueue(self, admitted: AdmittedJob, caller: Caller) -> JobRecord:
+        request = admitted.request
+        self.submitted.append({"identifier": request.identifier, "outputs": request.outputs,
+                               "mode": request.mode})
+        return JobRecord(jobId="f" * 32, identifier=request.identifier, mode=request.mode,
+                         status="accepted", created=time.time(), plan=admitted.plan)
 
     def wait(self, record: JobRecord) -> JobRecord:
         if self.failure:

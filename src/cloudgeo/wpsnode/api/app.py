@@ -7,24 +7,22 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cloudgeo.common.envelope import ApiError, wps_envelope
+from cloudgeo.common.envelope import error_data, wps_envelope
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
 from cloudgeo.common.unavailable import add_gateway_answers
 from cloudgeo.registry.names import GATEWAY_ANSWER_PATHS
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
+from cloudgeo.wpsnode.api.jobs_api import api_error, failure
+from cloudgeo.wpsnode.api.jobs_routes import jobs, routes
 from cloudgeo.wpsnode.caller import CURRENT, identify
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.celery_queue import CeleryQueue
+from cloudgeo.wpsnode.jobs.errors import JobError, JobNotFound
 from cloudgeo.wpsnode.jobs.keys import node_alive_key
 from cloudgeo.wpsnode.jobs.models import LiveCatalog
 from cloudgeo.wpsnode.jobs.pool import PoolCollector, live_workers
 from cloudgeo.wpsnode.jobs.quota import CallerQuota
-from cloudgeo.wpsnode.jobs.record import (
-    FAILURE_STATUS,
-    FINISHED,
-    SUCCEEDED,
-)
 from cloudgeo.wpsnode.jobs.service import JobService
 from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
 from cloudgeo.wpsnode.jobs.watchdog import Watchdog
@@ -59,14 +57,11 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_body  # larger bodies: 413
     app.extensions["cloudgeo.jobs"] = service
 
-    def failure(message: str, data=None) -> dict:
-        return wps_envelope(data, msg=message, success=False)
-
     def answer(status: int, message: str, data=None, headers=None) -> Response:
         # Under /ogcapi every error is an RFC 7807 problem, those Flask raises too
         # (unknown paths, wrong methods, failures outside the OGC handlers).
         if request.path == "/ogcapi" or request.path.startswith("/ogcapi/"):
-            from cloudgeo.wpsnode.api.ogc.api import problem_response
+            from cloudgeo.wpsnode.api.ogc.web import problem_response
 
             title = HTTP_STATUS_CODES.get(status, "Error")
             return problem_response("about:blank", title, status, message, headers)
@@ -86,6 +81,11 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     def on_unknown_process(exc: UnknownProcess):
         return json_error(failure, 404, f"no process '{exc.args[0]}' on this node; "
                                         "GET /processes lists them", {"field": "identifier"})
+
+    @app.errorhandler(JobError)
+    def on_job_error(exc: JobError):
+        refusal = api_error(exc)
+        return answer(refusal.status, refusal.message, error_data(refusal), refusal.headers)
 
     @app.errorhandler(redis.RedisError)
     def on_redis_down(exc: redis.RedisError):
@@ -109,69 +109,17 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     from cloudgeo.wpsnode.api.ogc.api import blueprint
 
     app.register_blueprint(blueprint(service, objects))
-
-    @app.get("/processes")
-    def processes():
-        catalog = service.catalog
-        listed = catalog.summaries()
-        return jsonify(wps_envelope({"qgisVersion": catalog.qgis_version,
-                                     "count": len(listed), "processes": listed}))
-
-    @app.get("/processes/<path:identifier>")
-    def describe(identifier: str):
-        return jsonify(wps_envelope(service.catalog.get(identifier)))
-
-    @app.post("/jobs")
-    def execute():
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ApiError(400, "the body must be a JSON object with 'identifier' and "
-                                "'inputs'", field="body")
-        identifier = body.get("identifier")
-        if not isinstance(identifier, str) or not identifier:
-            raise ApiError(400, "'identifier' is required: the id of a process, e.g. "
-                                "'native:buffer'", field="identifier")
-        mode = body.get("mode", "sync")
-        if mode not in ("sync", "async"):
-            raise ApiError(400, f"'mode' must be 'sync' or 'async', not {mode!r}",
-                           field="mode")
-        inputs = body.get("inputs", {})
-        if not isinstance(inputs, dict):
-            raise ApiError(400, "'inputs' must be an object of input names to values",
-                           field="inputs")
-        outputs = body.get("outputs")
-        if outputs is not None and not isinstance(outputs, dict):
-            raise ApiError(400, "'outputs' must be an object of output names to "
-                                '{"format": ...}', field="outputs")
-        # OGC API's callbacks, asked for the same way: the same documents are posted.
-        record = service.submit(identifier, inputs, outputs, mode,
-                                subscriber=body.get("subscriber"))
-        if mode == "async":
-            return jsonify(wps_envelope({"JobId": record.jobId, "status": record.status,
-                                         "result": None}))
-        final = service.wait(record)
-        if final.status == SUCCEEDED:
-            return jsonify(wps_envelope(final.sync_response()))
-        if final.status not in FINISHED:
-            return json_error(failure, 504, f"job {final.jobId} is still {final.status}; "
-                                            f"poll GET /jobs/{final.jobId}",
-                              final.sync_response())
-        status = FAILURE_STATUS.get(final.failure or "internal", 500)
-        return json_error(failure, status, final.message, final.sync_response())
-
-    @app.get("/jobs/<job_id>")
-    @app.get("/job/<job_id>")
-    def job_status(job_id: str):
-        return jsonify(wps_envelope(service.require(job_id).status_response()))
-
-    @app.get("/jobs/<job_id>/log")
-    def job_log(job_id: str):
-        return Response(service.job_log(job_id), mimetype="text/plain")
+    app.register_blueprint(routes)  # the CloudGeo JSON API (api/jobs_routes.py)
 
     # WPS 1.0.0 (PyWPS) with its 767 process objects, built before the worker serves:
     # built on first use, it cost that request (and every thread waiting behind it)
     # PyWPS's imports and half a second.
-    from cloudgeo.wpsnode.api.wps10 import WpsAdapter, configure_pywps, service_class
+    from cloudgeo.wpsnode.api.wps10 import (
+        WpsAdapter,
+        configure_pywps,
+        service_class,
+        wps_exception,
+    )
 
     wps_url = f"{settings.public_url}/api/wps/wps"
     configure_pywps(wps_url, settings.state_dir / "pywps")
@@ -187,24 +135,15 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     @app.get("/wps/status/<job_id>")
     def wps_status(job_id: str):
         """The statusLocation of a WPS 1.0.0 Execute: any node renders it from Redis."""
-        from pywps.exceptions import NoApplicableCode
-
         from cloudgeo.wpsnode.api.wps10_status import status_document
 
-        record = service.visible(job_id)
-        if record is None:
-            return NoApplicableCode(f"no job '{job_id}' (unknown, or its results expired)",
-                                    locator="jobId", code=404).get_response(request.environ)
-        document = status_document(service.job_process(record), record,
+        try:
+            record = jobs().get(job_id, CURRENT.get())
+        except JobNotFound as exc:
+            return wps_exception(exc).get_response(request.environ)
+        document = status_document(jobs().job_process(record), record,
                                    f"{wps_url}/status/{job_id}", wps_url)
         return Response(document, mimetype="text/xml")
-
-    @app.delete("/jobs/<job_id>")
-    @app.delete("/job/<job_id>")
-    def dismiss(job_id: str):
-        service.require(job_id)
-        record = service.dismiss(job_id) or service.require(job_id)
-        return jsonify(wps_envelope(record.status_response(), msg="dismissed"))
 
     add_gateway_answers(app)
 

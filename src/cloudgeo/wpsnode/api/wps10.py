@@ -16,6 +16,7 @@ every node from the job's record (wps10_status), not from PyWPS's local files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import threading
@@ -32,12 +33,15 @@ from cloudgeo.wpsnode.api.wps10_status import LITERAL_DATA_TYPES, service_instan
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS, REFERENCE_KINDS, UNSUPPORTED
 from cloudgeo.wpsnode.errors import InputError
-from cloudgeo.wpsnode.inputs.planning import plan_inputs
+from cloudgeo.wpsnode.jobs.errors import CallerAtCap, JobError, JobNotFound, QueueFull
+from cloudgeo.wpsnode.jobs.execute import AdmittedJob, ExecuteRequest
 from cloudgeo.wpsnode.jobs.record import SUCCEEDED, JobRecord
 
 MAX_OCCURS = 100
 # The attribute of a sync ExecuteResponse holding its succeeded job's record.
 FINISHED_JOB = "cloudgeo_finished_job"
+# The attribute of a PyWPS request holding the job admitted for it, until it is queued.
+ADMITTED_JOB = "cloudgeo_admitted_job"
 
 
 def configure_pywps(public_wps_url: str, workdir: Path) -> None:
@@ -247,12 +251,19 @@ def raw_inputs(process: dict[str, Any], raw: dict[str, list[dict]],
     return inputs
 
 
-def busy_exception(error):
-    """A refusal to take more work as WPS 1.0.0 says it: ServerBusy (503) for a full
-    queue, NoApplicableCode with 429 for a caller past their cap; with Retry-After."""
-    from pywps.exceptions import NoApplicableCode, ServerBusy
+def wps_exception(error: JobError):
+    """A job service refusal as WPS 1.0.0 says it, in one place: ServerBusy (503) for a
+    full queue, NoApplicableCode with 429 for a caller past their cap (both with
+    Retry-After), NoApplicableCode 404 for an unknown job, else InvalidParameterValue
+    naming the field."""
+    from pywps.exceptions import InvalidParameterValue, NoApplicableCode, ServerBusy
 
-    base = ServerBusy if error.status == 503 else NoApplicableCode
+    if isinstance(error, JobNotFound):
+        return NoApplicableCode(error.message, locator="jobId", code=404)
+    if not isinstance(error, QueueFull | CallerAtCap):
+        return InvalidParameterValue(error.message, error.field or "")
+    base, status = (ServerBusy, 503) if isinstance(error, QueueFull) else (NoApplicableCode, 429)
+    headers = {"Retry-After": str(error.retry_after)}
 
     class Refusal(base):
         @property
@@ -261,10 +272,20 @@ def busy_exception(error):
 
         def get_response(self, environ=None):
             response = super().get_response(environ)
-            response.headers.update(error.headers)
+            response.headers.update(headers)
             return response
 
-    return Refusal(error.message, code=error.status)
+    return Refusal(error.message, code=status)
+
+
+def with_references(plan: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """The plan made before PyWPS parsed the request, its layers' links taken from the
+    parsed inputs (an inline value's stored file in place of the placeholder)."""
+    references = {}
+    for name, reference in plan["references"].items():
+        given = inputs[name] if isinstance(inputs[name], list) else [inputs[name]]
+        references[name] = {**reference, "items": [{"href": item["href"]} for item in given]}
+    return {**plan, "references": references}
 
 
 def service_class():
@@ -275,8 +296,6 @@ def service_class():
     """
     from pywps import Service
     from pywps.exceptions import InvalidParameterValue
-
-    from cloudgeo.common.envelope import ApiError
 
     class CheckingService(Service):
         def __init__(self, adapter: WpsAdapter) -> None:
@@ -307,18 +326,15 @@ def service_class():
             if identifier not in self.processes:
                 return super().execute(identifier, wps_request, uuid)  # PyWPS's 400
             process = self.adapter.jobs.catalog.get(identifier)
-            placeholder = self.adapter.retrieve_url("inline.bin")
             try:
-                inputs = raw_inputs(process, wps_request.inputs, placeholder)
-                plan_inputs(process, inputs, None, self.adapter.jobs.check_href)
+                self.adapter.admit(process, wps_request)
             except InputError as exc:
                 raise InvalidParameterValue(exc.message, exc.name) from None
+            except JobError as exc:
+                if wps_request.raw:  # a malformed request is told so before "wait"
+                    raw_output(process, wps_request.outputs)
+                raise wps_exception(exc) from None
             raw = raw_output(process, wps_request.outputs) if wps_request.raw else None
-            try:
-                self.adapter.jobs.admit()
-                self.adapter.jobs.admit_caller()
-            except ApiError as exc:
-                raise busy_exception(exc) from None
             answer = super().execute(identifier, wps_request, uuid)
             finished = getattr(answer, FINISHED_JOB, None)
             if raw is not None and finished is not None:  # a failure is PyWPS's report
@@ -357,8 +373,28 @@ class WpsAdapter:
 
         return handle
 
-    def submit(self, process: dict[str, Any], request, mode: str) -> JobRecord:
-        """Queues the job for a PyWPS request whose inputs PyWPS has parsed."""
+    def admit(self, process: dict[str, Any], request) -> None:
+        """Checks, plans and admits the Execute before PyWPS takes it (inside a running
+        process PyWPS would report a bad input as a generic ProcessFailed); the admitted
+        job rides on the request until PyWPS hands it to the process (enqueue)."""
+        inputs = raw_inputs(process, request.inputs, self.retrieve_url("inline.bin"))
+        execute = ExecuteRequest(process["id"], inputs, self._outputs(process, request))
+        setattr(request, ADMITTED_JOB, self.jobs.admit(execute, CURRENT.get()))
+
+    def enqueue(self, process: dict[str, Any], request, mode: str) -> JobRecord:
+        """Queues the job admitted for this request, once PyWPS has parsed its inputs:
+        inline values are stored now, their links in place of the placeholders the
+        plan was checked with (the same storage, so the same verdict)."""
+        admitted: AdmittedJob = getattr(request, ADMITTED_JOB)
+        inputs = self._inputs(process, request)
+        execute = dataclasses.replace(admitted.request, inputs=inputs, mode=mode)
+        plan = with_references(admitted.plan, inputs)
+        return self.jobs.enqueue(dataclasses.replace(admitted, request=execute, plan=plan),
+                                 CURRENT.get())
+
+    @staticmethod
+    def _outputs(process: dict[str, Any], request) -> dict[str, Any]:
+        """The outputs an Execute asks for, in the CloudGeo JSON API's words."""
         outputs = {}
         files = {d["name"] for d in process.get("destinations", [])}
         for name, mime in requested_outputs(request.outputs).items():
@@ -369,7 +405,7 @@ class WpsAdapter:
                 outputs[name] = {"format": fmt}
             elif name in files:  # named: made (optional ones too), in its first format
                 outputs[name] = {}
-        return self.jobs.submit(process["id"], self._inputs(process, request), outputs, mode)
+        return outputs
 
     def _store_inline(self, name: str, item) -> str:
         """Inline complex data becomes a stored file, passed on as a link."""
@@ -412,7 +448,7 @@ class WpsAdapter:
         from pywps.app.exceptions import ProcessError
 
         try:
-            record = self.submit(process, request, "sync")
+            record = self.enqueue(process, request, "sync")
         except InputError as exc:  # an inline value, checked only now that it is stored
             raise ProcessError(exc.message[:300], allowed_chars=_ALLOWED) from None
         # A stored response (storeExecuteResponse=true) points at this job's status.
@@ -478,7 +514,7 @@ def queued_process_class(adapter: WpsAdapter):
                 return super()._execute_process(async_, wps_request, wps_response)
             process = type(self).adapter.jobs.catalog.get(self.identifier)
             try:
-                record = type(self).adapter.submit(process, wps_request, "async")
+                record = type(self).adapter.enqueue(process, wps_request, "async")
             except InputError as exc:
                 raise InvalidParameterValue(exc.message, exc.name) from None
             finally:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.inputs.href_guard import HrefPolicy, href_problem
+from cloudgeo.wpsnode.jobs.errors import RequestRefused
 from cloudgeo.wpsnode.jobs.record import FAILED, RUNNING, SUCCEEDED
 
 # The status a job enters -> the subscriber's URI for it.
@@ -28,9 +28,9 @@ SUBSCRIBER_URIS = ("successUri", "inProgressUri", "failedUri")
 MAX_URL_LENGTH = 2048  # kept in the job's record
 
 
-def _refused(key: str, message: str) -> ApiError:
+def _refused(key: str, message: str) -> RequestRefused:
     name = f"subscriber.{key}" if key else "subscriber"
-    return ApiError(400, f"'{name}': {message}", field=name)
+    return RequestRefused(name, f"'{name}': {message}")
 
 
 def parse_subscriber(value: Any, policy: HrefPolicy) -> dict[str, str]:

@@ -17,6 +17,9 @@ from typing import Any
 
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.formats import mime_for
+from cloudgeo.wpsnode.api.ogc import shapes
+from cloudgeo.wpsnode.jobs.errors import RequestRefused
+from cloudgeo.wpsnode.jobs.execute import ExecuteRequest
 from cloudgeo.wpsnode.jobs.outputs import RETRIEVE_LINK
 
 RESPONSES = ("document", "raw")
@@ -130,3 +133,23 @@ def link_header(part: Part) -> str:
     """A reference as a Link header (raw response, transmissionMode reference)."""
     return f'<{part.href}>; rel="http://www.opengis.net/def/rel/ogc/1.0/results"; ' \
            f'type="{part.media_type}"; title="{part.name}"'
+
+
+def execute_request(process: Mapping[str, Any], body: Any, prefer: str,
+                    builtin: bool = False) -> ExecuteRequest:
+    """An OGC API execute request (its JSON body, its Prefer header) in the job
+    service's words; RequestRefused (or ApiError, for the delivery) naming the field.
+    A builtin process takes its inputs as they are (its own checks)."""
+    if not isinstance(body, dict):
+        raise RequestRefused("body", "the body must be a JSON execute request with 'inputs'")
+    inputs = body.get("inputs") or {}
+    if not isinstance(inputs, dict):
+        raise RequestRefused("inputs", "'inputs' must be an object")
+    delivery = parse_delivery(body, process).to_fields()
+    mode = "async" if "respond-async" in prefer else "sync"
+    subscriber = body.get("subscriber")  # checked by the service, before inputs
+    if builtin:
+        return ExecuteRequest(process["id"], inputs, None, mode, subscriber, delivery)
+    return ExecuteRequest(process["id"], shapes.seed_inputs(inputs),
+                          shapes.seed_outputs(body.get("outputs"), process), mode,
+                          subscriber, delivery)
