@@ -56,9 +56,9 @@ def test_a_json_execute_request_parses_into_an_execute_request():
 def test_an_ogc_execute_request_parses_into_an_execute_request_or_names_its_field():
     for body, field in ((None, "body"), ({"inputs": [LAYER]}, "inputs")):
         with pytest.raises(RequestRefused) as refused:
-            execute_request(PROCESS, body, "")
+            execute_request(PROCESS["id"], PROCESS, body, "")
         assert refused.value.field == field
-    parsed = execute_request(PROCESS, {"inputs": {"INPUT": {"href": LAYER}}},
+    parsed = execute_request(PROCESS["id"], PROCESS, {"inputs": {"INPUT": {"href": LAYER}}},
                              "respond-async, wait=10")
     assert (parsed.identifier, parsed.mode) == (PROCESS["id"], "async")
     assert parsed.inputs == {"INPUT": {"type": "reference", "href": LAYER}}

@@ -135,7 +135,7 @@ def link_header(part: Part) -> str:
            f'type="{part.media_type}"; title="{part.name}"'
 
 
-def execute_request(process: Mapping[str, Any], body: Any, prefer: str,
+def execute_request(process_id: str, process: Mapping[str, Any], body: Any, prefer: str,
                     builtin: bool = False) -> ExecuteRequest:
     """An OGC API execute request (its JSON body, its Prefer header) in the job
     service's words; RequestRefused (or ApiError, for the delivery) naming the field.
@@ -149,7 +149,7 @@ def execute_request(process: Mapping[str, Any], body: Any, prefer: str,
     mode = "async" if "respond-async" in prefer else "sync"
     subscriber = body.get("subscriber")  # checked by the service, before inputs
     if builtin:
-        return ExecuteRequest(process["id"], inputs, None, mode, subscriber, delivery)
-    return ExecuteRequest(process["id"], shapes.seed_inputs(inputs),
+        return ExecuteRequest(process_id, inputs, None, mode, subscriber, delivery)
+    return ExecuteRequest(process_id, shapes.seed_inputs(inputs),
                           shapes.seed_outputs(body.get("outputs"), process), mode,
                           subscriber, delivery)

@@ -34,8 +34,8 @@ EXECUTION_FAILED = ("http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.
 def execute(process_id: str):
     api, prefer = ogc(), request.headers.get("Prefer", "")
     builtin = api.builtins.get(process_id)
-    job = execute_request(api.lookup(process_id), request.get_json(silent=True), prefer,
-                          builtin is not None)
+    job = execute_request(process_id, api.lookup(process_id), request.get_json(silent=True),
+                          prefer, builtin is not None)
     record = api.service.submit_builtin(builtin, job, CURRENT.get()) if builtin else \
         api.service.submit(job, CURRENT.get())
     return accepted(record) if job.mode == "async" else \
