@@ -33,7 +33,7 @@ from kubernetes import config
 
 from cloudgeo.common.managed_processes import ManagedProcess, free_port, health_is, wait_until
 from cloudgeo.operator.builders import ClusterView, build_all
-from tests.support.controlplane.build import ensure_built
+from tests.support.controlplane.build import binaries_of, ensure_built
 from tests.support.controlplane.crds import crd_file
 from tests.support.controlplane.kube import NAMESPACE, Kube
 from tests.support.controlplane.node_agent import NodeAgent
@@ -54,7 +54,8 @@ CHILD_KINDS = "deployments,statefulsets,services,configmaps,poddisruptionbudgets
 
 @pytest.fixture(scope="module")
 def kube(tmp_path_factory) -> Iterator[Kube]:
-    binaries = ensure_built()  # BuildFailed: the test fails with the reason
+    # The API server, etcd, kubectl and helm (the node agent stands in for a kubelet).
+    binaries = ensure_built(binaries_of("controlplane", "helm"))  # BuildFailed: fails with why
     folder = tmp_path_factory.mktemp("controlplane")
     plane = ControlPlane(binaries, folder / "plane")
     agent = None

@@ -37,24 +37,36 @@ class BuiltImages:
     engine: DockerEngine
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def ensure(self, name: str) -> None:
+        """Builds a test image that copies cached binaries on first use: the session
+        does not wait for their Go build (Consul's, the longest) before a test needs it."""
+        if name in self.seconds or name not in TEST_IMAGES:
+            return
+        context = _with_binaries(TEST_IMAGES[name], CACHED_BINARIES.get(name, []),
+                                 self.engine.folder / "contexts" / name)
+        self.seconds[name] = self.engine.build(reference(name), context / "Dockerfile",
+                                               context)
+
     def save(self, names: list[str], archive: Path) -> Path:
         """`docker save` of some images into one archive (for `ctr images import`)."""
+        for name in names:
+            self.ensure(name)
         self.engine.run("save", "-o", str(archive), *(reference(n) for n in names),
                         timeout=900)
         return archive
 
 
 def build_images(engine: DockerEngine) -> BuiltImages:
-    """The base image (debootstrap), then every product and test image."""
+    """The base image (debootstrap), then every product image and the test images that
+    need no cached binary (the others: BuiltImages.ensure)."""
     started = time.monotonic()
     engine.make_base_image()
     built = BuiltImages(engine, {"debian:bookworm-slim": time.monotonic() - started})
     for name, dockerfile in PRODUCT_IMAGES.items():
         built.seconds[name] = engine.build(reference(name), dockerfile, ROOT)
-    for name, folder in TEST_IMAGES.items():
-        context = _with_binaries(folder, CACHED_BINARIES.get(name, []),
-                                 engine.folder / "contexts" / name)
-        built.seconds[name] = engine.build(reference(name), context / "Dockerfile", context)
+    for name in TEST_IMAGES:
+        if name not in CACHED_BINARIES:
+            built.ensure(name)
     return built
 
 
@@ -64,7 +76,7 @@ def _with_binaries(folder: Path, binaries: list[str], context: Path) -> Path:
         return folder
     from tests.support.controlplane.build import ensure_built
 
-    cache = ensure_built()
+    cache = ensure_built(binaries)
     shutil.rmtree(context, ignore_errors=True)
     shutil.copytree(folder, context)
     for name in binaries:

@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,27 +91,46 @@ def cache_root() -> Path:
                                default / "cloudgeo-controlplane"))
 
 
-def missing_binaries() -> list[str]:
-    """The cached binaries not built yet."""
-    folder = cache_root() / cache_key()
-    return [name for tools in BINARIES.values() for name in tools.values()
-            if not (folder / name).is_file()]
+def binaries_of(*modules: str) -> list[str]:
+    """The binaries the given tools/ modules build."""
+    return [name for module in modules for name in BINARIES[module].values()]
 
 
-def ensure_built() -> Binaries:
-    """The cached binaries, built first if they are missing (one build at a time)."""
+# What a control plane and a real node run; Consul, built last, only its own test needs.
+CLUSTER_BINARIES = binaries_of("controlplane", "helm", "coredns")
+
+
+def missing_binaries(names: Iterable[str] | None = None) -> list[str]:
+    """The cached binaries (of `names`, else all) not built yet."""
     folder = cache_root() / cache_key()
-    if not missing_binaries():
+    wanted = binaries_of(*BINARIES) if names is None else list(names)
+    return [name for name in wanted if not (folder / name).is_file()]
+
+
+def ensure_built(names: Iterable[str] | None = None) -> Binaries:
+    """The cached binaries, once those of `names` (else all) are there: built here if
+    missing (only the modules that build them), or waited for while another process
+    builds (the suite's background build, which goes on with the rest)."""
+    wanted = binaries_of(*BINARIES) if names is None else list(names)
+    folder = cache_root() / cache_key()
+    if not missing_binaries(wanted):
         return Binaries(folder)
     if shutil.which("go") is None:
         raise BuildFailed("'go' is not on PATH: the control plane is built from Go modules "
                           "(tools/controlplane); install Go >= 1.26")
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:  # another build runs: what we need may come first
+                if not missing_binaries(wanted):
+                    return Binaries(folder)
+                time.sleep(2)
         for module, tools in BINARIES.items():
             missing = {path: name for path, name in tools.items()
-                       if not (folder / name).is_file()}
+                       if name in wanted and not (folder / name).is_file()}
             if missing:
                 _build(TOOLS / module, missing, folder)
     return Binaries(folder)

@@ -5,8 +5,9 @@ only when the first control-plane test asks for the binaries, after the unit,
 integration and container tests: built beside them instead, on the CPU and disk time
 they leave idle (SCHED_IDLE and the idle I/O class: a test waiting for a QGIS worker to
 start must not wait for the compiler too), it is done or nearly so by then. The tests'
-own `ensure_built()` waits on the build's lock, and builds (and fails with the reason)
-whatever the background build could not.
+own `ensure_built(names)` waits only for the binaries they need (the build goes on with
+Consul's, last, which only its own test waits for), and builds (and fails with the
+reason) whatever the background build could not.
 """
 
 from __future__ import annotations
