@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import redis
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from cloudgeo.common.envelope import error_data, wps_envelope
+from cloudgeo.common.envelope import error_data
 from cloudgeo.common.flaskkit import install_error_handlers, install_request_metrics, json_error
 from cloudgeo.common.unavailable import add_gateway_answers
 from cloudgeo.registry.names import GATEWAY_ANSWER_PATHS
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode import metrics
 from cloudgeo.wpsnode.api.jobs_api import api_error, failure
-from cloudgeo.wpsnode.api.jobs_routes import jobs, routes
+from cloudgeo.wpsnode.api.jobs_routes import routes
+from cloudgeo.wpsnode.api.node_routes import KEY as NODE_KEY
+from cloudgeo.wpsnode.api.node_routes import Node
+from cloudgeo.wpsnode.api.node_routes import routes as node_routes
 from cloudgeo.wpsnode.caller import CURRENT, identify
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.celery_queue import CeleryQueue
-from cloudgeo.wpsnode.jobs.errors import JobError, JobNotFound
-from cloudgeo.wpsnode.jobs.keys import node_alive_key
+from cloudgeo.wpsnode.jobs.errors import JobError
 from cloudgeo.wpsnode.jobs.models import LiveCatalog
-from cloudgeo.wpsnode.jobs.pool import PoolCollector, live_workers
+from cloudgeo.wpsnode.jobs.pool import PoolCollector
 from cloudgeo.wpsnode.jobs.quota import CallerQuota
 from cloudgeo.wpsnode.jobs.service import JobService
 from cloudgeo.wpsnode.jobs.store import JobStore, redis_client
@@ -114,55 +116,13 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
     # WPS 1.0.0 (PyWPS) with its 767 process objects, built before the worker serves:
     # built on first use, it cost that request (and every thread waiting behind it)
     # PyWPS's imports and half a second.
-    from cloudgeo.wpsnode.api.wps10 import (
-        WpsAdapter,
-        configure_pywps,
-        service_class,
-        wps_exception,
-    )
+    from cloudgeo.wpsnode.api.wps10 import WpsAdapter, configure_pywps, service_class
 
     wps_url = f"{settings.public_url}/api/wps/wps"
     configure_pywps(wps_url, settings.state_dir / "pywps")
     wps_service = service_class()(WpsAdapter(service, objects, settings.retrieve_url,
                                              f"{wps_url}/status"))
-
-    @app.route("/wps", methods=["GET", "POST"])
-    def wps():
-        # PyWPS's Service is a WSGI application; its responses render lazily.
-        wps_service.refresh()  # models and scripts published since the last request
-        return Response.from_app(wps_service, request.environ)
-
-    @app.get("/wps/status/<job_id>")
-    def wps_status(job_id: str):
-        """The statusLocation of a WPS 1.0.0 Execute: any node renders it from Redis."""
-        from cloudgeo.wpsnode.api.wps10_status import status_document
-
-        try:
-            record = jobs().get(job_id, CURRENT.get())
-        except JobNotFound as exc:
-            return wps_exception(exc).get_response(request.environ)
-        document = status_document(jobs().job_process(record), record,
-                                   f"{wps_url}/status/{job_id}", wps_url)
-        return Response(document, mimetype="text/xml")
-
+    app.extensions[NODE_KEY] = Node(settings, client, wps_service, wps_url)
+    app.register_blueprint(node_routes)  # /wps, /wps/status/<job_id>, /health
     add_gateway_answers(app)
-
-    @app.get("/health")
-    def health():
-        if settings.server.draining():
-            return json_error(failure, 503, "shutting down", {"node": settings.node_id})
-        try:
-            workers = live_workers(client, settings.node_id)
-            consuming = client.exists(node_alive_key(settings.node_id))
-        except redis.RedisError as exc:
-            return json_error(failure, 503, f"the job store is unreachable: {exc}")
-        data = {"node": settings.node_id, "processes": len(service.catalog.processes),
-                "qgisWorkers": len(workers),
-                "busyWorkers": sum(1 for w in workers.values() if w.get("busy"))}
-        if not workers:
-            return json_error(failure, 503, "no QGIS worker of this node is up yet", data)
-        if not consuming:  # its jobs would be taken for a dead node's and moved
-            return json_error(failure, 503, "this node's job consumer is not running", data)
-        return jsonify(wps_envelope(data, msg="ok"))
-
     return app
