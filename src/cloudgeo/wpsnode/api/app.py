@@ -108,9 +108,12 @@ def create_app(settings: WpsSettings | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
-    from cloudgeo.wpsnode.api.ogc.api import blueprint
+    from cloudgeo.wpsnode.api.ogc.api import routes as ogc_routes
+    from cloudgeo.wpsnode.api.ogc.context import KEY as OGC_KEY
+    from cloudgeo.wpsnode.api.ogc.context import ogc_api
 
-    app.register_blueprint(blueprint(service, objects))
+    app.extensions[OGC_KEY] = ogc_api(service, objects)
+    app.register_blueprint(ogc_routes)  # OGC API - Processes under /ogcapi (api/ogc/)
     app.register_blueprint(routes)  # the CloudGeo JSON API (api/jobs_routes.py)
 
     # WPS 1.0.0 (PyWPS) with its 767 process objects, built before the worker serves:

@@ -1,5 +1,5 @@
 """What the OGC API's routes share beyond the job service, reached from a route through
-the app (the blueprint puts it in app.extensions when registered)."""
+the app (create_app puts it in app.extensions, built by ogc_api)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask import current_app
 
 from cloudgeo.storage.objectstore import ObjectStore
 from cloudgeo.wpsnode.builtin import BuiltinProcess
+from cloudgeo.wpsnode.jobs.models import ModelDeployments
 from cloudgeo.wpsnode.jobs.service import JobService
 
 KEY = "cloudgeo.ogcapi"
@@ -22,6 +23,10 @@ class OgcApi:
     # Plain-Python processes (cloudgeo.wpsnode.builtin): published here only.
     builtins: dict[str, BuiltinProcess]
     builtin_entries: dict[str, dict[str, Any]]
+    # Part 2 (deploy, replace, undeploy): None without a job store to keep models in.
+    deployments: ModelDeployments | None = None
+    # Part 2 is declared where administrators are known (authentication on).
+    deployments_offered: bool = False
 
     def listed(self) -> list[dict[str, Any]]:
         # Models and scripts come and go while the node runs: read at each request.
@@ -32,6 +37,19 @@ class OgcApi:
         if process_id in self.builtin_entries:
             return self.builtin_entries[process_id]
         return self.service.catalog.get(process_id)
+
+
+def ogc_api(service: JobService, store: ObjectStore) -> OgcApi:
+    """The OGC API's state over the node's job service; `store`: where results are read
+    from (the job service only removes them)."""
+    builtins = service.settings.builtins()
+    deployments = ModelDeployments(service.catalogs, service.settings.max_model_size,
+                                   service.settings.state_dir) \
+        if service.catalogs is not None and service.catalogs.deployed is not None else None
+    return OgcApi(service, store, builtins,
+                  {pid: builtin.catalog_entry() for pid, builtin in builtins.items()},
+                  deployments, bool(deployments and service.settings.authenticated
+                                    and service.settings.admins))
 
 
 def ogc() -> OgcApi:
