@@ -1,6 +1,7 @@
-"""The node's /health (api/health.py) without Redis: 200 only when a QGIS worker is up
-and the node's job consumer runs; else 503 in the seed's envelope saying what is
-missing; and the route itself on the node's app in the test's process."""
+"""The node's own routes' logic without Redis: /health (api/health.py), 200 only when a
+QGIS worker is up and the node's job consumer runs, else 503 in the seed's envelope
+saying what is missing, and the route on the node's app in the test's process; a WPS
+statusLocation rendered for its caller only (job service on tests/support/job_fakes)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import pytest
 import redis
 
 from cloudgeo.wpsnode.api.health import node_health
+from cloudgeo.wpsnode.api.wps10_status import status_location
+from cloudgeo.wpsnode.caller import Caller
+from cloudgeo.wpsnode.catalog.store import Catalog
+from cloudgeo.wpsnode.jobs.errors import JobNotFound
+from cloudgeo.wpsnode.jobs.execute import ExecuteRequest
 from cloudgeo.wpsnode.jobs.keys import node_alive_key, workers_key
+from cloudgeo.wpsnode.jobs.service import JobService
+from tests.support.job_fakes import LAYER, PROCESS, Ports, service
 from tests.support.node_app import empty_catalog, node_app
 
 NODE = "node-a"
@@ -83,3 +91,18 @@ def test_the_health_route_answers_in_the_seed_envelope_without_identifying_a_cal
     assert answer.status_code == 503 and answer.json["success"] is False
     assert answer.json["msg"].startswith("the job store is unreachable: ")
     assert answer.headers["X-CloudGeo-Node"]
+
+
+def test_a_wps_status_location_renders_the_callers_job_and_no_one_elses():
+    ports, ann = Ports(), Caller("ann")
+    described = {PROCESS["id"]: {**PROCESS, "description": "Buffers features"}}
+    jobs = JobService(service(ports, user_header="X-User").settings,
+                      Catalog("3.40", described), jobs=ports.jobs, queue=ports.queue,
+                      objects=ports.objects, quota=ports.quota, watchdog=ports.watchdog)
+    record = jobs.submit(ExecuteRequest(PROCESS["id"], {"INPUT": LAYER}, mode="async"), ann)
+    wps = "http://gw.test/api/wps/wps"
+    document = status_location(jobs, record.jobId, ann, wps)
+    assert f'statusLocation="{wps}/status/{record.jobId}"' in document
+    assert "ProcessAccepted" in document and PROCESS["id"] in document
+    with pytest.raises(JobNotFound):
+        status_location(jobs, record.jobId, Caller("bob"), wps)

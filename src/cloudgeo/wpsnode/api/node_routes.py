@@ -45,15 +45,12 @@ def wps():
 def wps_status(job_id: str):
     """The statusLocation of a WPS 1.0.0 Execute: any node renders it from Redis."""
     from cloudgeo.wpsnode.api.wps10 import wps_exception
-    from cloudgeo.wpsnode.api.wps10_status import status_document
+    from cloudgeo.wpsnode.api.wps10_status import status_location
 
     try:
-        record = jobs().get(job_id, CURRENT.get())
+        document = status_location(jobs(), job_id, CURRENT.get(), node().wps_url)
     except JobNotFound as exc:
         return wps_exception(exc).get_response(request.environ)
-    wps_url = node().wps_url
-    document = status_document(jobs().job_process(record), record,
-                               f"{wps_url}/status/{job_id}", wps_url)
     return Response(document, mimetype="text/xml")
 
 

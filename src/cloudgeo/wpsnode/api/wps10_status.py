@@ -15,8 +15,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cloudgeo.wpsnode.api.formats import mime_for
+from cloudgeo.wpsnode.caller import Caller
 from cloudgeo.wpsnode.catalog.kinds import DESTINATION_KINDS
 from cloudgeo.wpsnode.jobs.record import ACCEPTED, RUNNING, SUCCEEDED, JobRecord
+from cloudgeo.wpsnode.jobs.service import JobService
 
 # WPS literal data types of QGIS output types (strings for everything else).
 LITERAL_DATA_TYPES = {"outputNumber": "float", "outputBoolean": "boolean"}
@@ -94,3 +96,11 @@ def _execute_template():
                          lstrip_blocks=True, autoescape=True)
     env.globals.update(get_translation=get_translation)
     return env.get_template("1.0.0/execute/main.xml")
+
+
+def status_location(service: JobService, job_id: str, caller: Caller, wps_url: str) -> str:
+    """The document a WPS 1.0.0 Execute's statusLocation answers with, from the job's
+    record (JobNotFound for another caller's job, as for an unknown one)."""
+    record = service.get(job_id, caller)
+    return status_document(service.job_process(record), record,
+                           f"{wps_url}/status/{job_id}", wps_url)
