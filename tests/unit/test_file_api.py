@@ -67,6 +67,8 @@ def test_an_upload_is_streamed_to_the_store_and_described(plain):
      "field 'file': the file is larger than the maximum of 20000 bytes"),
     ({"data": b"garbage", "content_type": "multipart/form-data; boundary=BB"}, 400,
      "the multipart/form-data body is malformed: "),
+    ({"data": form()["data"], "content_type": "multipart/form-data"}, 400,  # was a 500
+     "the multipart/form-data body has no boundary"),
 ])
 def test_a_bad_upload_is_refused_naming_the_file_field_and_nothing_is_stored(
         plain, body, status, message):

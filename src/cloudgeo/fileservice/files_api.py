@@ -150,7 +150,10 @@ def receive_upload(files: Files, headers: Mapping[str, str], body: UploadBody,
     if mimetype != "multipart/form-data":
         raise UploadRefused("the body must be multipart/form-data with the upload in a "
                             f"field named '{FILE_FIELD}'", FILE_FIELD)
-    parts = MultipartStream(body.stream, options.get("boundary", ""))
+    try:
+        parts = MultipartStream(body.stream, options.get("boundary", ""))
+    except MalformedMultipart as exc:  # no boundary: the client's error, not a 500
+        raise UploadRefused(str(exc), FILE_FIELD) from None
     too_large = FileTooLarge(f"field '{FILE_FIELD}': the file is larger than the maximum "
                              f"of {settings.max_size} bytes", FILE_FIELD)
     declared = body.content_length
