@@ -406,8 +406,12 @@ def check_dashboard(prometheus_port: int, metrics_urls: list[str]) -> None:
 def test_down_leaves_nothing_running(cluster):
     local, state = cluster
     pids = [c.pid for c in ClusterState.load(local.dir).components]
+    # weed's gRPC sockets at fixed /tmp paths: `down` stops it from another process.
+    sockets = (local.dir / "seaweedfs/tmp-sockets").read_text().split()
+    assert len(sockets) == 2 and any(Path(s).exists() for s in sockets), sockets
     assert cloudgeo(["--state", str(local.dir), "down"]) == 0
     assert not any(pid_alive(pid) for pid in pids)
+    assert not any(Path(s).exists() for s in sockets), sockets
     ports = state.ports
     for port in (ports.gateway, ports.gateway_metrics, ports.file_service, ports.redis,
                  ports.s3, ports.first_node, ports.first_node + 1, ports.first_node + 2):

@@ -32,7 +32,7 @@ from cloudgeo.common.processes import pid_alive
 from cloudgeo.gateway.config import DEFAULT_USER_HEADER, GatewaySettings
 from cloudgeo.gateway.files import traefik_binary, write_config
 from cloudgeo.localcluster.redis_server import RedisServer
-from cloudgeo.localcluster.seaweedfs import SeaweedFS
+from cloudgeo.localcluster.seaweedfs import SeaweedFS, remove_fixed_sockets
 from cloudgeo.localcluster.services import wps_node_env
 from cloudgeo.registry.names import FILE_SERVICE, HEALTH_PATH, WPS_SERVICE
 
@@ -302,6 +302,7 @@ class Cluster:
             for component in running:
                 stopped.append(component.name)
                 self.report(f"  stopped {component.name}")
+        remove_fixed_sockets(self.dir / "seaweedfs")
         return stopped
 
     def status(self) -> dict:

@@ -18,6 +18,7 @@ from cloudgeo.common.managed_processes import ManagedProcess, free_port, wait_un
 from cloudgeo.storage.settings import S3Settings
 
 ADMIN_GRPC_OFFSET = 10000  # weed's plugin worker dials admin port + 10000 whatever is set
+SOCKETS_FILE = "tmp-sockets"  # the fixed /tmp sockets of this instance, for whoever stops it
 
 
 def weed_binary() -> str:
@@ -79,6 +80,7 @@ class SeaweedFS:
             "actions": ["Admin", "Read", "List", "Tagging", "Write"],
         }]}
         (self.state_dir / "s3.json").write_text(json.dumps(identity))
+        (self.state_dir / SOCKETS_FILE).write_text("\n".join(map(str, self.fixed_sockets())))
         self.process = ManagedProcess("seaweedfs", self.argv(), self.state_dir / "weed.log",
                                       env={**os.environ, "TMPDIR": str(self.state_dir / "tmp")},
                                       cwd=self.state_dir).start()
@@ -95,11 +97,22 @@ class SeaweedFS:
         return Minio(s.endpoint, access_key=s.access_key, secret_key=s.secret_key,
                      secure=False, region=s.region, http_client=http)
 
+    def fixed_sockets(self) -> list[Path]:
+        """The admin and S3 gRPC sockets weed makes at fixed /tmp paths (no flag moves
+        them), named by the ports we chose; weed leaves them behind."""
+        return [Path(f"/tmp/seaweedfs-{server}-grpc-{self.ports[f'{server}.port.grpc']}.sock")
+                for server in ("admin", "s3")]
+
     def stop(self) -> None:
         if self.process:
             self.process.stop()
-        # The admin and S3 gRPC sockets have fixed /tmp paths (no flag moves them), named
-        # by the ports we chose; weed leaves them behind.
-        for server in ("admin", "s3"):
-            port = self.ports[f"{server}.port.grpc"]
-            Path(f"/tmp/seaweedfs-{server}-grpc-{port}.sock").unlink(missing_ok=True)
+        remove_fixed_sockets(self.state_dir)
+
+
+def remove_fixed_sockets(state_dir: Path) -> None:
+    """Removes the /tmp sockets of the SeaweedFS whose state is in `state_dir` (also
+    for `cloudgeo down`, which stops it by its process id from another process)."""
+    listed = state_dir / SOCKETS_FILE
+    if listed.exists():
+        for path in listed.read_text().split():
+            Path(path).unlink(missing_ok=True)
