@@ -11,8 +11,10 @@ from types import SimpleNamespace
 import pytest
 
 from cloudgeo.common.envelope import ApiError
+from cloudgeo.wpsnode.api.job_errors import http_status
 from cloudgeo.wpsnode.api.ogc import deploy
 from cloudgeo.wpsnode.api.ogc.context import OgcApi
+from cloudgeo.wpsnode.api.ogc.deploy import EXCEPTIONS
 from cloudgeo.wpsnode.api.ogc.processes import (
     ModelUpload,
     conformance_classes,
@@ -23,10 +25,20 @@ from cloudgeo.wpsnode.api.ogc.processes import (
     replace_process,
     undeploy_process,
 )
+from cloudgeo.wpsnode.api.ogc.web import INVALID_PARAMETER
 from cloudgeo.wpsnode.builtin import enabled
 from cloudgeo.wpsnode.caller import Caller
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
-from cloudgeo.wpsnode.jobs.models import DeployRefused
+from cloudgeo.wpsnode.jobs.errors import (
+    AuthenticationRequired,
+    DeploymentRefused,
+    DeploymentTooLarge,
+    JobError,
+    NoDeployedProcess,
+    NotAnAdministrator,
+    ProcessDeployedAlready,
+    ProcessImmutable,
+)
 from tests.support.job_fakes import PROCESS
 
 BASE = "http://node.test/ogcapi"
@@ -147,18 +159,18 @@ def test_a_model_body_is_read_to_one_byte_past_its_limit_and_parsed():
 
 def test_a_model_body_declared_too_large_is_refused_unread():
     body = Body(b"<x/>", declared=2 * 1024 + 65536 + 1)
-    with pytest.raises(DeployRefused) as refused:
+    with pytest.raises(DeploymentTooLarge) as refused:
         model_body(body.upload, 1024)
-    assert (refused.value.status, refused.value.field) == (413, "body")
+    assert (http_status(refused.value), refused.value.field) == (413, "body")
     assert "above the 67584 bytes a deployment takes" in refused.value.message
     assert body.reads == []
 
 
 def test_a_model_body_larger_than_it_said_is_refused():
     body = Body(b"<" + b"x" * (2 * 1024 + 65536), declared=10)
-    with pytest.raises(DeployRefused) as refused:
+    with pytest.raises(DeploymentTooLarge) as refused:
         model_body(body.upload, 1024)
-    assert refused.value.status == 413
+    assert http_status(refused.value) == 413
 
 
 def test_an_administrator_deploys_replaces_and_undeploys_a_model():
@@ -182,7 +194,32 @@ def test_only_an_administrator_deploys_and_the_body_of_anyone_else_is_never_read
     for act in (lambda: deploy_process(api, caller, body.upload, BASE),
                 lambda: replace_process(api, caller, "model:a", body.upload),
                 lambda: undeploy_process(api, caller, "model:a")):
-        with pytest.raises(ApiError) as refused:
+        with pytest.raises(JobError) as refused:
             act()
-        assert refused.value.status == status
+        assert (http_status(refused.value), refused.value.field) == (status, "authorization")
     assert body.reads == [] and api.deployments.calls == []
+
+
+@pytest.mark.parametrize(("refusal", "status", "problem_type"), [
+    (ProcessImmutable("x"), 403, f"{EXCEPTIONS}/immutable-process"),
+    (ProcessDeployedAlready("x"), 409, f"{EXCEPTIONS}/duplicated-process"),
+    (NoDeployedProcess("model:a"), 404, "no-such-process"),
+    (DeploymentTooLarge("x", "body"), 413, INVALID_PARAMETER),
+    (DeploymentRefused("x", "executionUnit"), 400, INVALID_PARAMETER),
+    (AuthenticationRequired("x"), 401, INVALID_PARAMETER),
+    (NotAnAdministrator("x"), 403, INVALID_PARAMETER),
+])
+def test_each_deployment_refusal_is_one_problem_of_its_status_and_type(refusal, status,
+                                                                        problem_type):
+    """The OGC API's one mapping of the job layer's refusals (api/ogc/web.job_problem):
+    Part 2's own exception types where it has one."""
+    from flask import Flask
+
+    from cloudgeo.wpsnode.api.ogc.web import job_problem
+
+    with Flask(__name__).test_request_context("/ogcapi/processes",
+                                             headers={"Accept": "application/json"}):
+        answer = job_problem(refusal)
+    assert answer.status_code == status
+    assert answer.get_json()["type"].endswith(problem_type)
+    assert answer.get_json()["status"] == status

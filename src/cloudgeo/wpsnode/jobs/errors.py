@@ -61,3 +61,48 @@ class CallerAtCap(JobError):
                          "have (CLOUDGEO_WPS_MAX_JOBS_PER_CALLER); try again once one has "
                          "finished")
         self.cap, self.retry_after = cap, retry_after
+
+
+# -- deployments (OGC API – Processes Part 2: deploy, replace, undeploy) -------------
+class AuthenticationRequired(JobError):
+    """Deploying is an administrator's act, and the caller is anonymous."""
+
+    field = "authorization"
+
+
+class NotAnAdministrator(JobError):
+    """Deploying is an administrator's act, and the caller is not one."""
+
+    field = "authorization"
+
+
+class DeploymentRefused(JobError):
+    """A model or its package refused: not loadable, calling a withheld algorithm, a bad
+    process id, refused by the publication policy."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class DeploymentTooLarge(DeploymentRefused):
+    """A model or a deployment body above what the service takes."""
+
+
+class ProcessImmutable(DeploymentRefused):
+    """The process is the operator's (built in, or from the models folder), not deployed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "processId")
+
+
+class ProcessDeployedAlready(DeploymentRefused):
+    """A deploy of an id that is deployed already (a replace is a PUT)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "processDescription.id")
+
+
+class NoDeployedProcess(DeploymentRefused):
+    def __init__(self, identifier: str) -> None:
+        super().__init__(f"no deployed process '{identifier}'", "processId")

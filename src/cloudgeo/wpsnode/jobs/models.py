@@ -25,7 +25,6 @@ from typing import Any
 
 import redis
 
-from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.caller import Caller
 from cloudgeo.wpsnode.catalog.models import (
     MODEL,
@@ -43,6 +42,15 @@ from cloudgeo.wpsnode.catalog.models import (
 )
 from cloudgeo.wpsnode.catalog.policy import Decision, PublicationPolicy
 from cloudgeo.wpsnode.catalog.store import Catalog
+from cloudgeo.wpsnode.jobs.errors import (
+    AuthenticationRequired,
+    DeploymentRefused,
+    DeploymentTooLarge,
+    NoDeployedProcess,
+    NotAnAdministrator,
+    ProcessDeployedAlready,
+    ProcessImmutable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -263,23 +271,15 @@ def job_model(stored: Mapping[str, Any]) -> dict[str, Any]:
     return model
 
 
-class DeployRefused(ApiError):
-    """A Part 2 request refused; `kind` is the OGC exception type's last segment."""
-
-    def __init__(self, status: int, message: str, field: str, kind: str = "") -> None:
-        super().__init__(status, message, field=field)
-        self.kind = kind
-
-
 def admin_only(caller: Caller) -> None:
     """Deploying is an administrator's act (a model is a program every caller may run)."""
     if caller.user is None:
-        raise ApiError(401, "deploying, replacing and undeploying processes needs an "
-                            "authenticated administrator (CLOUDGEO_WPS_USER_HEADER and "
-                            "CLOUDGEO_WPS_ADMINS)", field="authorization")
+        raise AuthenticationRequired(
+            "deploying, replacing and undeploying processes needs an authenticated "
+            "administrator (CLOUDGEO_WPS_USER_HEADER and CLOUDGEO_WPS_ADMINS)")
     if not caller.admin:
-        raise ApiError(403, f"{caller.user} is not an administrator of this service "
-                            "(CLOUDGEO_WPS_ADMINS)", field="authorization")
+        raise NotAnAdministrator(f"{caller.user} is not an administrator of this service "
+                                 "(CLOUDGEO_WPS_ADMINS)")
 
 
 class ModelDeployments:
@@ -295,7 +295,7 @@ class ModelDeployments:
     def _check_size(self, content: str) -> None:
         size = len(content.encode())
         if size > self.max_size:
-            raise DeployRefused(413, f"the model is {size} bytes, above the "
+            raise DeploymentTooLarge(f"the model is {size} bytes, above the "
                                      f"{self.max_size} this service takes "
                                      "(CLOUDGEO_WPS_MAX_MODEL_SIZE)", "executionUnit")
 
@@ -313,32 +313,31 @@ class ModelDeployments:
             problem = children_problem([{"algorithm": a} for a in algorithms],
                                        self.catalogs.base.processes)
         if problem:
-            raise DeployRefused(400, problem, "executionUnit")
+            raise DeploymentRefused(problem, "executionUnit")
         probe = ModelDefinition(MODEL, name or "deployed", content, "deployed")
         described, error = describe_with_qgis([probe], self.state_dir / "models-qgis")[probe.sha]
         if described is None:
-            raise DeployRefused(400, f"QGIS could not load the model: {error}",
-                                "executionUnit")
+            raise DeploymentRefused(f"QGIS could not load the model: {error}",
+                                    "executionUnit")
         if name is None:
             name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(described.get("id") or "")).strip("._-")
         problem = name_problem(name)
         if problem:
-            raise DeployRefused(400, f"the process id: {problem}", "processDescription.id")
+            raise DeploymentRefused(f"the process id: {problem}", "processDescription.id")
         definition = ModelDefinition(MODEL, name, content, "deployed")
         base = self.catalogs.base
         decision = decide(definition, described, None, self.catalogs.policy, base.processes)
         if not decision.published:
-            raise DeployRefused(400, f"{definition.identifier} is refused: {decision.reason}",
-                                "executionUnit")
+            raise DeploymentRefused(f"{definition.identifier} is refused: {decision.reason}",
+                                    "executionUnit")
         return definition, described
 
     def _not_immutable(self, identifier: str) -> None:
         stored = self.catalogs.definition(identifier)
         if identifier in self.catalogs.base.processes or (
                 stored is not None and stored.get("origin") == "folder"):
-            raise DeployRefused(403, f"{identifier} is published by the operator, not "
-                                     "deployed: it cannot be replaced or undeployed here",
-                                "processId", "immutable-process")
+            raise ProcessImmutable(f"{identifier} is published by the operator, not "
+                                   "deployed: it cannot be replaced or undeployed here")
 
     def deploy(self, name: str | None, content: str, user: str | None) -> str:
         definition, described = self._described(name, content)
@@ -346,9 +345,8 @@ class ModelDeployments:
         self._not_immutable(identifier)
         stored = entry(definition, described, None, deployedBy=user, deployedAt=time.time())
         if not self.deployed.add(identifier, stored):
-            raise DeployRefused(409, f"{identifier} is deployed already: replace it with "
-                                     f"PUT /processes/{identifier}", "processDescription.id",
-                                "duplicated-process")
+            raise ProcessDeployedAlready(f"{identifier} is deployed already: replace it "
+                                         f"with PUT /processes/{identifier}")
         self.catalogs.checked = 0.0  # this node publishes it at once
         return identifier
 
@@ -357,11 +355,10 @@ class ModelDeployments:
         self._not_immutable(identifier)
         parts = identifier_parts(identifier)
         if parts is None or parts[0] != MODEL or self.deployed.get(identifier) is None:
-            raise DeployRefused(404, f"no deployed process '{identifier}'", "processId",
-                                "no-such-process")
+            raise NoDeployedProcess(identifier)
         if name is not None and f"{MODEL}:{name}" != identifier:
-            raise DeployRefused(400, f"the package names {name!r}, the URL {identifier}",
-                                "processDescription.id")
+            raise DeploymentRefused(f"the package names {name!r}, the URL {identifier}",
+                                    "processDescription.id")
         definition, described = self._described(parts[1], content)
         self.deployed.put(identifier, entry(definition, described, None, deployedBy=user,
                                             deployedAt=time.time()))
@@ -370,6 +367,5 @@ class ModelDeployments:
     def undeploy(self, identifier: str) -> None:
         self._not_immutable(identifier)
         if not self.deployed.remove(identifier):
-            raise DeployRefused(404, f"no deployed process '{identifier}'", "processId",
-                                "no-such-process")
+            raise NoDeployedProcess(identifier)
         self.catalogs.checked = 0.0

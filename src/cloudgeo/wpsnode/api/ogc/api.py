@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from cloudgeo.common.envelope import ApiError
-from cloudgeo.wpsnode.api.ogc import deploy, jobs, processes, shapes, web
+from cloudgeo.wpsnode.api.ogc import jobs, processes, shapes, web
 from cloudgeo.wpsnode.api.ogc.context import ogc
 from cloudgeo.wpsnode.api.ogc.html import SWAGGER_CSP, form_fields, page, wants_html
 from cloudgeo.wpsnode.api.ogc.processes import ModelUpload
@@ -24,7 +24,6 @@ from cloudgeo.wpsnode.api.ogc.web import (
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.catalog.store import UnknownProcess
 from cloudgeo.wpsnode.jobs.errors import JobError
-from cloudgeo.wpsnode.jobs.models import DeployRefused
 
 routes = Blueprint("ogcapi", __name__, url_prefix="/ogcapi", template_folder="templates",
                    static_folder="static")
@@ -53,17 +52,8 @@ def refused(exc: JobError):
 
 @routes.errorhandler(ApiError)
 def invalid(exc: ApiError):
-    return problem_response(problem_kind(exc), "Request refused", exc.status, exc.message,
-                            exc.headers)
-
-
-def problem_kind(exc: ApiError) -> str:
-    """The problem type of a refused request: Part 2's own types for a deployment."""
-    kind = {404: "no-such-job"}.get(exc.status, INVALID_PARAMETER)
-    if isinstance(exc, DeployRefused) and exc.kind:  # Part 2's types (404: Part 1's)
-        kind = exc.kind if exc.kind == "no-such-process" else \
-            f"{deploy.EXCEPTIONS}/{exc.kind}"
-    return kind
+    kind = "no-such-job" if exc.status == 404 else INVALID_PARAMETER
+    return problem_response(kind, "Request refused", exc.status, exc.message, exc.headers)
 
 
 @routes.context_processor

@@ -13,7 +13,8 @@ from cloudgeo.common.envelope import ApiError
 from cloudgeo.wpsnode.api.ogc import deploy, shapes
 from cloudgeo.wpsnode.api.ogc.context import OgcApi
 from cloudgeo.wpsnode.caller import Caller
-from cloudgeo.wpsnode.jobs.models import DeployRefused, admin_only
+from cloudgeo.wpsnode.jobs.errors import DeploymentTooLarge
+from cloudgeo.wpsnode.jobs.models import admin_only
 
 # Room beside the model in a deployment's body: a package escapes the XML into JSON.
 BODY_OVERHEAD = 65536
@@ -72,7 +73,7 @@ def model_body(upload: ModelUpload, max_model_size: int) -> tuple[str | None, st
     """(the name the package gives, or None; the .model3 text), reading at most one
     byte past the limit: a body that says it is small and is not is refused too."""
     limit = 2 * max_model_size + BODY_OVERHEAD
-    too_large = DeployRefused(413, f"the body is above the {limit} bytes a deployment "
+    too_large = DeploymentTooLarge(f"the body is above the {limit} bytes a deployment "
                                    "takes (CLOUDGEO_WPS_MAX_MODEL_SIZE)", "body")
     if (upload.content_length or 0) > limit:
         raise too_large

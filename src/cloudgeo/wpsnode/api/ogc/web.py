@@ -11,9 +11,15 @@ from flask import Response, jsonify, request
 from cloudgeo.common.envelope import ApiError
 from cloudgeo.common.problems import problem_media_type
 from cloudgeo.wpsnode.api.job_errors import http_headers, http_status
-from cloudgeo.wpsnode.api.ogc import shapes
+from cloudgeo.wpsnode.api.ogc import deploy, shapes
 from cloudgeo.wpsnode.api.ogc.html import page, wants_html
-from cloudgeo.wpsnode.jobs.errors import JobError, JobNotFound
+from cloudgeo.wpsnode.jobs.errors import (
+    JobError,
+    JobNotFound,
+    NoDeployedProcess,
+    ProcessDeployedAlready,
+    ProcessImmutable,
+)
 
 MAX_LIMIT = 1000
 INVALID_PARAMETER = ("http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
@@ -33,9 +39,17 @@ def problem_response(kind: str, title: str, status: int, detail: str,
     return response
 
 
+# The problem type of a refusal that has one of its own: Part 1's, or Part 2's.
+PROBLEM_TYPES: dict[type[JobError], str] = {
+    JobNotFound: "no-such-job", NoDeployedProcess: "no-such-process",
+    ProcessImmutable: f"{deploy.EXCEPTIONS}/immutable-process",
+    ProcessDeployedAlready: f"{deploy.EXCEPTIONS}/duplicated-process"}
+
+
 def job_problem(error: JobError) -> Response:
     """A job service refusal as this API says it: the one place they are mapped."""
-    kind = "no-such-job" if isinstance(error, JobNotFound) else INVALID_PARAMETER
+    kind = next((kind for refusal, kind in PROBLEM_TYPES.items()
+                 if isinstance(error, refusal)), INVALID_PARAMETER)
     return problem_response(kind, "Request refused", http_status(error), error.message,
                             http_headers(error))
 
