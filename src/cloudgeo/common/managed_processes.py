@@ -32,10 +32,22 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def free_port(host: str = "127.0.0.1", low: int = 20000, high: int = 45000,
+def ephemeral_ports_start() -> int:
+    """The first port the kernel hands to outgoing connections (Linux's
+    ip_local_port_range): a server port chosen at or above it can be taken by any client
+    between our check and the server's bind (seen: SeaweedFS refused its S3 port)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def free_port(host: str = "127.0.0.1", low: int = 20000, high: int | None = None,
               taken: set[int] | None = None, offsets: Sequence[int] = (0,)) -> int:
-    """A port in [low, high) that is free, as is port+offset for every offset."""
+    """A port that is free, as is port+offset for every offset, all of them in
+    [low, high); `high` defaults to where the kernel's ephemeral ports start."""
     taken = taken if taken is not None else set()
+    high = (high if high is not None else ephemeral_ports_start()) - max(offsets)
     for _ in range(500):
         port = random.randrange(low, high)
         wanted = [port + off for off in offsets]
