@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
+import pytest
 import redis
 
 from cloudgeo.wpsnode.jobs.joblist import JobQuery, index_key
@@ -13,10 +15,24 @@ from cloudgeo.wpsnode.jobs.store import JobStore
 from cloudgeo.wpsnode.jobs.watchdog import UNCLAIMED_GRACE, Watchdog
 
 
-def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(redis_server):
-    # A database of its own: the session's nodes keep their jobs in database 0.
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/7")
-    client.flushdb()
+@pytest.fixture
+def database(redis_server) -> Iterator[Callable[[int], redis.Redis]]:
+    """Clients on databases of the test's own (the session's nodes keep their jobs in
+    database 0), each emptied when made and again after the test, failed or not."""
+    made: list[redis.Redis] = []
+
+    def client(number: int) -> redis.Redis:
+        made.append(redis.Redis.from_url(f"{redis_server.url.rsplit('/', 1)[0]}/{number}"))
+        made[-1].flushdb()
+        return made[-1]
+
+    yield client
+    for each in made:
+        each.flushdb()
+
+
+def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(database):
+    client = database(7)
     jobs = JobStore(client)
     resubmitted: list[str] = []
     queues: dict[str, str] = {}
@@ -62,14 +78,12 @@ def test_sweep_rescues_orphans_once_and_fails_repeat_offenders(redis_server):
     failed = jobs.get(last_try)
     assert failed.status == "failed" and failed.failure == "crashed"
     assert last_try not in jobs.unfinished()
-    client.flushdb()
 
 
-def test_a_node_started_again_takes_back_what_its_previous_run_held(redis_server):
+def test_a_node_started_again_takes_back_what_its_previous_run_held(database):
     """A node killed and started again under its id before any sweep saw its alive key
     expire looks alive: sweeps leave its jobs alone. At its start it rescues them."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/7")
-    client.flushdb()
+    client = database(7)
     jobs = JobStore(client)
     resubmitted: list[str] = []
     watchdog = Watchdog(client, jobs, 2, lambda record: resubmitted.append(record.jobId),
@@ -99,15 +113,13 @@ def test_a_node_started_again_takes_back_what_its_previous_run_held(redis_server
     assert jobs.get(others).status == "running"
     assert jobs.get(last_try).status == "failed"
     assert watchdog.rescue_left_by("node-a") == 0  # once
-    client.flushdb()
 
 
-def test_a_job_dismissed_as_its_worker_starts_it_stays_dismissed(redis_server):
+def test_a_job_dismissed_as_its_worker_starts_it_stays_dismissed(database):
     """The worker reads an accepted job, the caller dismisses it, then the worker writes
     `running`: dismissed is the end, so the record stays dismissed (it became running
     again, and its status never said dismissed; seen in the suite under load)."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/8")
-    client.flushdb()
+    client = database(8)
     jobs = JobStore(client)
     jobs.create(JobRecord(jobId="race-1", identifier="native:buffer", mode="async",
                           status="accepted", created=time.time(), plan={}))
@@ -118,18 +130,15 @@ def test_a_job_dismissed_as_its_worker_starts_it_stays_dismissed(redis_server):
     record = jobs.get("race-1")
     assert (record.status, record.message, record.node) == (
         "dismissed", "dismissed by request", "")
-    client.flushdb()
 
 
-def test_a_dismissal_between_a_status_changes_read_and_write_wins(redis_server):
+def test_a_dismissal_between_a_status_changes_read_and_write_wins(database):
     """The worker's `running` reads the record (accepted), the caller's dismissal lands,
     then the worker's write goes out: the record is watched between the two, so the
     write is refused and decided again on what is there now (without WATCH it wrote
     `running` over `dismissed`: the read-then-write window of a status change)."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/9")
-    client.flushdb()
-    worker, caller = JobStore(client), JobStore(redis.Redis.from_url(
-        redis_server.url.rsplit("/", 1)[0] + "/9"))
+    client = database(9)
+    worker, caller = JobStore(client), JobStore(database(9))
     worker.create(JobRecord(jobId="race-2", identifier="native:buffer", mode="async",
                             status="accepted", created=time.time(), plan={}))
     reads: list[str] = []
@@ -149,15 +158,13 @@ def test_a_dismissal_between_a_status_changes_read_and_write_wins(redis_server):
         "dismissed", "dismissed by request", "")
     assert reads == ["accepted", "dismissed"]  # read again after the conflict
     assert client.zscore(index_key(None, "running", None), "race-2") is None
-    client.flushdb()
 
 
-def test_reading_an_overdue_job_changes_nothing_and_the_sweep_fails_it(redis_server):
+def test_reading_an_overdue_job_changes_nothing_and_the_sweep_fails_it(database):
     """A running job past its deadline (and grace) whose worker went silent, on a node
     that still lives: reads (the record, the job list) report it as stored; the sweep
     fails it for its time limit."""
-    client = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/10")
-    client.flushdb()
+    client = database(10)
     jobs = JobStore(client)
     resubmitted: list[str] = []
     watchdog = Watchdog(client, jobs, 2, lambda record: resubmitted.append(record.jobId),
@@ -179,4 +186,3 @@ def test_reading_an_overdue_job_changes_nothing_and_the_sweep_fails_it(redis_ser
     assert (failed.status, failed.failure) == ("failed", "timeout")
     assert "time limit of 10 s" in failed.message
     assert "late-1" not in jobs.unfinished() and resubmitted == []
-    client.flushdb()
