@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 import redis
 
+from cloudgeo.common.answer import Answer
 from cloudgeo.wpsnode.api.health import node_health
 from cloudgeo.wpsnode.api.wps10_status import status_location
 from cloudgeo.wpsnode.caller import Caller
@@ -75,13 +76,13 @@ def test_a_node_with_a_worker_and_its_consumer_is_healthy():
 def test_a_node_that_cannot_run_jobs_answers_503_saying_why(values, draining, message,
                                                              data):
     answer = node_health(settings(draining), HeartbeatRedis(values), SERVICE)
-    assert answer == (503, {}, {"success": False, "msg": message, "data": data})
+    assert answer == Answer(503, {}, {"success": False, "msg": message, "data": data})
 
 
 def test_a_node_whose_redis_is_down_answers_503():
     answer = node_health(settings(), HeartbeatRedis({}, down=True), SERVICE)
-    assert answer == (503, {}, {"success": False, "data": None,
-                                "msg": "the job store is unreachable: Connection refused"})
+    assert answer == Answer(503, {}, {"success": False, "data": None,
+                                      "msg": "the job store is unreachable: Connection refused"})
 
 
 def test_the_health_route_answers_in_the_seed_envelope_without_identifying_a_caller(

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from cloudgeo.common.answer import Answer
 from cloudgeo.common.envelope import ApiError, error_data
 from cloudgeo.common.metrics import exposition
 from cloudgeo.common.recycling import DEFAULT_LIMIT, FailureStreak, counting_escapes
@@ -24,6 +25,18 @@ def json_error(envelope: FailureEnvelope, status: int, message: str, data: Any =
     response = jsonify(envelope(message, data))
     response.status_code = status
     response.headers.update(headers or {})
+    return response
+
+
+
+def respond(answer: Answer, mimetype: str = "application/json") -> Response:
+    """A framework-free API's answer as Flask's response: JSON, or text of `mimetype`."""
+    if mimetype == "application/json":
+        response = jsonify(answer.body)
+        response.status_code = answer.status
+    else:
+        response = Response(answer.body, status=answer.status, mimetype=mimetype)
+    response.headers.update(answer.headers)
     return response
 
 

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from werkzeug.http import parse_options_header
 
+from cloudgeo.common.answer import Answer
 from cloudgeo.common.envelope import file_envelope
 from cloudgeo.fileservice import metrics
 from cloudgeo.fileservice.errors import (
@@ -54,13 +55,6 @@ from cloudgeo.storage.objectstore import (
 FILE_FIELD = "file"
 # Room for the multipart framing around the file part when checking Content-Length.
 MULTIPART_OVERHEAD = 64 * 1024
-
-
-class Answer(NamedTuple):
-    status: int
-    headers: dict[str, str]
-    body: Any  # the seed's envelope (JSON); a download's chunks; None: no body
-    content_type: str | None = None  # a download's (None: JSON, or no body)
 
 
 @dataclass(frozen=True)

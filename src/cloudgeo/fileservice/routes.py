@@ -4,9 +4,9 @@ is the app's: create_app puts it in app.extensions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
-from cloudgeo.common.flaskkit import json_error
+from cloudgeo.common.flaskkit import json_error, respond
 from cloudgeo.fileservice import files_api
 from cloudgeo.fileservice.errors import (
     FileNotFound,
@@ -63,14 +63,6 @@ def upload_body() -> UploadBody:
     # The request's own stream: the multipart reader pulls it as S3 takes the parts.
     return UploadBody(request.headers.get("Content-Type", ""), request.content_length,
                       request.stream)
-
-
-def respond(answer: Answer) -> Response:
-    """A JSON answer: the seed's envelope."""
-    response = jsonify(answer.body)
-    response.status_code = answer.status
-    response.headers.update(answer.headers)
-    return response
 
 
 def send(answer: Answer) -> Response:

@@ -4,8 +4,9 @@ headers and body. Flask's side is api/jobs_routes.py."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
+from cloudgeo.common.answer import Answer
 from cloudgeo.common.envelope import ApiError, wps_envelope
 from cloudgeo.wpsnode.api.job_errors import http_headers, http_status
 from cloudgeo.wpsnode.caller import Caller
@@ -13,12 +14,6 @@ from cloudgeo.wpsnode.jobs.errors import JobError
 from cloudgeo.wpsnode.jobs.execute import parse_execute
 from cloudgeo.wpsnode.jobs.record import FAILURE_STATUS, FINISHED, SUCCEEDED
 from cloudgeo.wpsnode.jobs.service import JobService
-
-
-class Answer(NamedTuple):
-    status: int
-    headers: dict[str, str]
-    body: Any  # the seed's envelope (JSON), or text for a log
 
 
 def ok(data: Any, msg: str = "success") -> Answer:

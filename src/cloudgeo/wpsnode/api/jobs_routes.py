@@ -3,10 +3,10 @@ The job service is the app's (create_app puts it in app.extensions)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 
+from cloudgeo.common.flaskkit import respond
 from cloudgeo.wpsnode.api import jobs_api
-from cloudgeo.wpsnode.api.jobs_api import Answer
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.jobs.service import JobService
 
@@ -15,16 +15,6 @@ routes = Blueprint("cloudgeo_api", __name__)
 
 def jobs() -> JobService:
     return current_app.extensions["cloudgeo.jobs"]
-
-
-def respond(answer: Answer, mimetype: str = "application/json") -> Response:
-    if mimetype == "application/json":
-        response = jsonify(answer.body)
-        response.status_code = answer.status
-    else:
-        response = Response(answer.body, status=answer.status, mimetype=mimetype)
-    response.headers.update(answer.headers)
-    return response
 
 
 @routes.get("/processes")

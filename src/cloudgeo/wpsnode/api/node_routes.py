@@ -10,8 +10,9 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, current_app, request
 
+from cloudgeo.common.flaskkit import respond
 from cloudgeo.wpsnode.api.health import node_health
-from cloudgeo.wpsnode.api.jobs_routes import jobs, respond
+from cloudgeo.wpsnode.api.jobs_routes import jobs
 from cloudgeo.wpsnode.caller import CURRENT
 from cloudgeo.wpsnode.jobs.errors import JobNotFound
 from cloudgeo.wpsnode.settings import WpsSettings
